@@ -1,0 +1,202 @@
+/*
+ * drainprof_ext.h - extensions to the libdrainprof 0.1 API.
+ *
+ * Everything here is ours: 0.1 code never needs it. Include after (or
+ * instead of) drainprof.h. Functions follow drainprof.h's threading rules
+ * unless they say otherwise.
+ */
+#ifndef DRAINPROF_EXT_H
+#define DRAINPROF_EXT_H
+
+#include "drainprof.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever this header changes incompatibly. */
+#define DRAINPROF_EXT_VERSION 1
+
+/* ---------------------------------------------------------------------------
+ * Why a call failed.
+ *
+ * Every function of drainprof.h and of this header that returns -1 (or NULL
+ * for an error) stores the reason in a thread-local slot before returning;
+ * drainprof_ext_last_error() reads it. Successful calls leave it unchanged,
+ * so the hot paths pay nothing for it.
+ * ------------------------------------------------------------------------- */
+typedef enum drainprof_ext_error {
+    DRAINPROF_EXT_OK               = 0,
+    DRAINPROF_EXT_ERR_NULL         = 1,  /* a required pointer (prof, out, config) was NULL */
+    DRAINPROF_EXT_ERR_INVALID      = 2,  /* an argument value is not acceptable */
+    DRAINPROF_EXT_ERR_NO_MEMORY    = 3,
+    DRAINPROF_EXT_ERR_ALREADY_OPEN = 4,  /* granule_open of an id that is open */
+    DRAINPROF_EXT_ERR_NOT_OPEN     = 5,  /* the granule was never opened or is closed */
+    DRAINPROF_EXT_ERR_CAPACITY     = 6,  /* SLOT_ARRAY holds slot_capacity open granules */
+    DRAINPROF_EXT_ERR_UNBALANCED   = 7,  /* close: more deregisters than registers; released */
+    DRAINPROF_EXT_ERR_NOT_LIVE     = 8,  /* diagnostic deregister: alloc_id has no live registration */
+    DRAINPROF_EXT_ERR_WRONG_MODE   = 9   /* the call needs another mode (e.g. diagnostic) */
+} drainprof_ext_error;
+
+/* The calling thread's reason for its most recent failed call. O(1). */
+drainprof_ext_error drainprof_ext_last_error(void);
+
+/* Stable upper-case name, e.g. "NOT_OPEN"; "UNKNOWN" for other values. */
+const char *drainprof_ext_error_name(drainprof_ext_error error);
+
+/* ---------------------------------------------------------------------------
+ * Introspection.
+ * ------------------------------------------------------------------------- */
+
+/* Copies the configuration the profiler was created with. Returns 0, or -1
+ * when an argument is NULL. */
+int drainprof_ext_get_config(const drainprof *prof, drainprof_config *out);
+
+/* Returns 1 when granule `id` is open (and stores its live allocation count,
+ * registers minus deregisters so far, in *live when live is not NULL), 0 when
+ * it is not open, -1 when prof is NULL. The count is exact only when no
+ * register/deregister for the granule is in flight. */
+int drainprof_ext_granule_live(const drainprof *prof, drainprof_granule_id id, int64_t *live);
+
+/* ---------------------------------------------------------------------------
+ * Extended snapshot: the 0.1 counters plus what 0.1 planned and never shipped.
+ * ------------------------------------------------------------------------- */
+typedef struct drainprof_ext_snapshot {
+    drainprof_snapshot_t base;          /* exactly what drainprof_snapshot gives */
+    uint64_t dropped_reports;           /* reports dropped: full buffer or max_buffered_reports 0 */
+    uint64_t unbalanced_closes;         /* closes refused because the net count was negative */
+    uint64_t failed_opens;              /* granule_open calls that returned -1 (prof non-NULL) */
+    uint64_t failed_closes;             /* granule_close calls that returned -1, unbalanced included */
+    uint64_t failed_registers;          /* register calls that returned -1 */
+    uint64_t failed_deregisters;        /* deregister calls that returned -1 */
+    uint64_t lifetime_records;          /* lifetime deltas recorded (frees of pins after close) */
+    uint64_t dropped_lifetime_records;  /* pins or records dropped by the lifetime limit */
+} drainprof_ext_snapshot;
+
+/* As drainprof_snapshot, with the extra counters. Lock-free. NULL prof or out:
+ * writes nothing. */
+void drainprof_ext_snapshot(const drainprof *prof, drainprof_ext_snapshot *out);
+
+/* ---------------------------------------------------------------------------
+ * Sites with columns (JavaScript call sites have them).
+ * ------------------------------------------------------------------------- */
+
+/* As drainprof_alloc_register_located, recording the whole site (column
+ * included) in diagnostic mode. site may be NULL (no site). site->file is
+ * borrowed: it must outlive the profiler. */
+int drainprof_ext_alloc_register_site(drainprof *prof, drainprof_granule_id granule_id,
+                                      drainprof_alloc_id alloc_id, size_t size,
+                                      const drainprof_alloc_site *site);
+
+/* ---------------------------------------------------------------------------
+ * Lifetime deltas and violation classes (diagnostic mode).
+ *
+ * After a pinned close, the pinning allocations are remembered. A later
+ * drainprof_alloc_deregister(prof, gid, aid) naming one of them returns 0 and
+ * records its lifetime delta = free time - close time, unless `gid` is open
+ * again with a live `aid` (then that open granule's allocation is freed, as
+ * usual). The ratio delta / granule lifetime (close - open) classifies the
+ * violation: the long-lived object missed the granule by a little or by far.
+ * ------------------------------------------------------------------------- */
+typedef enum drainprof_ext_violation_class {
+    DRAINPROF_EXT_CLASS_UNRESOLVED  = 0,  /* not freed yet: no delta */
+    DRAINPROF_EXT_CLASS_NEAR_MISS   = 1,  /* ratio < 0.1 */
+    DRAINPROF_EXT_CLASS_MODERATE    = 2,  /* 0.1 <= ratio <= 10 */
+    DRAINPROF_EXT_CLASS_FUNDAMENTAL = 3   /* ratio > 10: lifetimes fundamentally mismatched */
+} drainprof_ext_violation_class;
+
+#define DRAINPROF_EXT_CLASS_COUNT 4
+
+/* Default for drainprof_ext_set_lifetime_limit. */
+#define DRAINPROF_EXT_DEFAULT_LIFETIME_LIMIT 4096u
+
+/* Classifies one delta. delta < 0 -> UNRESOLVED. A granule lifetime <= 0 makes
+ * any positive delta FUNDAMENTAL and a zero delta NEAR_MISS. Pure, O(1). */
+drainprof_ext_violation_class drainprof_ext_classify(double lifetime_delta_sec,
+                                                     double granule_lifetime_sec);
+
+/* "unresolved", "near_miss", "moderate", "fundamental_mismatch"; "unknown"
+ * for other values. */
+const char *drainprof_ext_class_name(drainprof_ext_violation_class cls);
+
+/* Bounds both the pins awaiting their free and the recorded deltas kept (each
+ * at most `limit`; the oldest are dropped and counted in
+ * dropped_lifetime_records). 0 disables lifetime tracking. Returns 0, or -1
+ * when prof is NULL. Takes the profiler lock. */
+int drainprof_ext_set_lifetime_limit(drainprof *prof, uint32_t limit);
+
+typedef struct drainprof_ext_lifetime_record {
+    drainprof_granule_id granule_id;
+    drainprof_alloc_id   alloc_id;
+    drainprof_alloc_site alloc_site;
+    size_t               size;
+    double               granule_lifetime_sec;  /* close_time - open_time */
+    double               lifetime_delta_sec;    /* free_time - close_time, >= 0 */
+    drainprof_ext_violation_class violation_class;
+} drainprof_ext_lifetime_record;
+
+/* Copies up to `max` recorded deltas, oldest first, into out[0..n) and returns
+ * n. Does not consume them. 0 for NULL arguments or production mode. */
+uint32_t drainprof_ext_lifetime_records(drainprof *prof, drainprof_ext_lifetime_record *out,
+                                        uint32_t max);
+
+/* A site of the extended summary: the 0.1 entry plus its violation classes. */
+typedef struct drainprof_ext_site_entry {
+    drainprof_summary_site_entry base;    /* from buffered reports, as in the 0.1 summary */
+    uint32_t class_counts[DRAINPROF_EXT_CLASS_COUNT]; /* [1..3]: recorded deltas of this site by
+                                             class; [0]: base.total_allocs not yet resolved */
+    drainprof_ext_violation_class dominant_class; /* most frequent resolved class, the more severe
+                                             on a tie; UNRESOLVED when none is resolved */
+} drainprof_ext_site_entry;
+
+typedef struct drainprof_ext_summary {
+    drainprof_ext_site_entry *sites;      /* sorted as the 0.1 summary; sites seen only in
+                                             recorded deltas follow, by count descending */
+    uint32_t site_count;
+    uint32_t total_pinning_allocs;
+    uint32_t reports_analyzed;
+    uint32_t lifetime_records_analyzed;
+} drainprof_ext_summary;
+
+/* The 0.1 summary plus classes per site. In callback mode there are no buffered
+ * reports, so the sites come from recorded deltas only. NULL in production mode
+ * or when memory runs out. Free with drainprof_ext_summary_free (NULL-safe). */
+drainprof_ext_summary *drainprof_ext_summary_compute(drainprof *prof);
+void drainprof_ext_summary_free(drainprof_ext_summary *summary);
+
+/* ---------------------------------------------------------------------------
+ * Text output. Both functions have snprintf semantics: they write at most
+ * `size` bytes including a terminating NUL (nothing when size is 0) and return
+ * the length of the whole text (without the NUL), so a return >= size means it
+ * was truncated. They return -1 for invalid arguments.
+ * ------------------------------------------------------------------------- */
+typedef struct drainprof_ext_metrics_options {
+    const char *prefix;               /* metric name prefix; NULL -> "drainability" */
+    const char *const *label_names;   /* constant labels on every sample */
+    const char *const *label_values;  /* escaped by the library */
+    size_t label_count;
+    bool openmetrics;                 /* true: OpenMetrics 1.0.0 (ends "# EOF");
+                                         false: Prometheus text format 0.0.4 */
+} drainprof_ext_metrics_options;
+
+/* Exposition of the counters: <prefix>_granule_closes_total{outcome="drainable"|
+ * "pinned"}, <prefix>_open_granules, <prefix>_peak_open_granules,
+ * <prefix>_allocations_total, <prefix>_deallocations_total,
+ * <prefix>_satisfaction_ratio, <prefix>_unbalanced_closes_total,
+ * <prefix>_dropped_reports_total. No per-granule or per-site labels.
+ * options may be NULL (defaults). -1 when prof is NULL, the prefix or a label
+ * name is not a valid metric/label name, or a label value is NULL. */
+int64_t drainprof_ext_format_metrics(const drainprof *prof,
+                                     const drainprof_ext_metrics_options *options,
+                                     char *buf, size_t size);
+
+/* Human-readable diagnostic report: DSR line, totals, then up to `max_sites`
+ * top pinning sites (0 = all) with reports, allocations, bytes and violation
+ * class. Works in every mode (production shows the counters only). */
+int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DRAINPROF_EXT_H */
