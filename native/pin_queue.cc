@@ -1,0 +1,50 @@
+// pin_queue.cc - onPinning: from the closing thread to the JS thread.
+//
+// The core calls OnPinning synchronously on whichever thread closed the
+// granule (the JS thread, or a native thread of another addon). The report is
+// valid only during that call, so it is packed into plain data and queued on
+// a thread-safe function; DeliverPinning runs later on the JS thread. Closes
+// made from JS are delivered the same way, so the callback always runs
+// asynchronously, after granuleClose() has returned, in close order.
+#include <new>
+
+#include "addon.h"
+
+namespace drainprof_node {
+
+void OnPinning(const drainprof_pinning_report* report, void* user_data) {
+  auto* wrap = static_cast<ProfilerWrap*>(user_data);
+  // No exception may unwind through the C core's frames.
+  Packed* packed = new (std::nothrow) Packed();
+  if (packed == nullptr) return;
+  try {
+    PackReport(wrap, *report, *packed);
+  } catch (...) {
+    delete packed;
+    return;
+  }
+  if (wrap->queue.NonBlockingCall(packed) != napi_ok) delete packed;
+}
+
+// deliver(state | undefined, u64, f64, extraFiles): lib/'s dispatcher builds
+// the PinningReport and calls onPinning, routing what it throws to onError or
+// a process warning. `state` is undefined when the profiler was collected by
+// GC before the report could be delivered (lib/ warns about the loss).
+void DeliverPinning(Napi::Env env, Napi::Function deliver, ProfilerWrap* wrap, Packed* packed) {
+  std::unique_ptr<Packed> owned(packed);
+  if (env == nullptr || deliver.IsEmpty()) return;  // environment teardown: drop
+  Napi::Value state = env.Undefined();
+  if (!wrap->state.IsEmpty()) {
+    Napi::Object value = wrap->state.Value();
+    if (!value.IsEmpty()) state = value;
+  }
+  try {
+    Napi::Array data = PackedToJs(env, *packed).As<Napi::Array>();
+    deliver.Call({state, data.Get(0u), data.Get(1u), data.Get(2u)});
+  } catch (const Napi::Error&) {
+    // lib/'s dispatcher catches everything the user's callbacks throw; what is
+    // left is the environment shutting down mid-call. Nothing to deliver to.
+  }
+}
+
+}  // namespace drainprof_node
