@@ -208,6 +208,38 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   return r;
 }
 
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Options of metrics(): prefix and label names must be valid Prometheus names. */
+export function checkMetricsOptions(options: unknown): { prefix: string; labels: Record<string, string>; openMetrics: boolean } {
+  const r = { prefix: 'drainability', labels: {} as Record<string, string>, openMetrics: false };
+  if (options === undefined) return r;
+  if (typeof options !== 'object' || options === null) throw modelError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!['prefix', 'labels', 'openMetrics'].includes(key)) throw modelError('ERR_INVALID_ARG_VALUE', `unknown option ${key}`);
+  }
+  if (o.prefix !== undefined) {
+    if (typeof o.prefix !== 'string') throw modelError('ERR_INVALID_ARG_TYPE', 'options.prefix must be a string');
+    if (!METRIC_NAME.test(o.prefix)) throw modelError('ERR_INVALID_ARG_VALUE', 'options.prefix is not a metric name');
+    r.prefix = o.prefix;
+  }
+  if (o.labels !== undefined) {
+    if (typeof o.labels !== 'object' || o.labels === null) throw modelError('ERR_INVALID_ARG_TYPE', 'options.labels must be an object');
+    for (const [k, v] of Object.entries(o.labels)) {
+      if (typeof v !== 'string') throw modelError('ERR_INVALID_ARG_TYPE', `label ${k} must be a string`);
+      if (!LABEL_NAME.test(k)) throw modelError('ERR_INVALID_ARG_VALUE', `${k} is not a label name`);
+    }
+    r.labels = o.labels as Record<string, string>;
+  }
+  if (o.openMetrics !== undefined) {
+    if (typeof o.openMetrics !== 'boolean') throw modelError('ERR_INVALID_ARG_TYPE', 'options.openMetrics must be a boolean');
+    r.openMetrics = o.openMetrics;
+  }
+  return r;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Classification (§7): ratio = lifetime delta / granule lifetime
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +426,7 @@ export class ModelProfiler {
   private records: (ModelLifetimeRecord & { origin: ModelPinningAlloc | null })[] = [];
   private c = zeroCounters();
 
-  constructor(options?: unknown) {
+  constructor(options?: ProfilerOptions) {
     this.options = resolveOptions(options);
   }
 
@@ -659,6 +691,23 @@ export class ModelProfiler {
     const n = max === undefined ? U32_MAX : checkUint(max, 'max', 0, U32_MAX);
     this.diagnosticOnly();
     return this.records.slice(0, n).map(({ origin: _origin, ...rec }) => rec);
+  }
+
+  /**
+   * textReport(maxSites?): the text itself is implementation-defined (drainprof_ext_format_report);
+   * the model checks the argument and returns the numbers the text must agree with.
+   */
+  textReport(maxSites?: unknown): ModelSnapshot {
+    this.alive();
+    if (maxSites !== undefined) checkUint(maxSites, 'maxSites', 0, U32_MAX);
+    return this.counters();
+  }
+
+  /** metrics(options?): as textReport, the model validates and returns the counters. */
+  metrics(options?: unknown): { prefix: string; snapshot: ModelSnapshot } {
+    this.alive();
+    const o = checkMetricsOptions(options);
+    return { prefix: o.prefix, snapshot: this.counters() };
   }
 
   /** The pins still awaiting their free (for tests). */
