@@ -19,7 +19,12 @@ function standIn(bug: Bug): ProfilerCtor {
   return class StandIn {
     private m: ModelProfiler;
     constructor(options?: Record<string, unknown>) {
-      const o = { ...(options ?? {}) };
+      if (typeof options?.onPinning !== 'function') {
+        this.m = new ModelProfiler(options as never);
+        this.m.callerSite = { file: 'caller.js', line: 1, column: 2 };
+        return;
+      }
+      const o = { ...options };
       const onPinning = o.onPinning as ((r: unknown) => void) | undefined;
       const onError = o.onError as ((e: unknown) => void) | undefined;
       if (typeof onPinning === 'function') {

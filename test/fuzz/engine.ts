@@ -62,7 +62,8 @@ export type V =
   | { k: 'sym' }
   | { k: 'fn' }
   | { k: 'boxed'; v: number }
-  | { k: 'site'; file: V; line: V; column?: V };
+  | { k: 'site'; file: V; line: V; column?: V }
+  | { k: 'rec'; entries: [string, V][] };
 
 export function build(v: V): unknown {
   switch (v.k) {
@@ -82,6 +83,7 @@ export function build(v: V): unknown {
       if (v.column !== undefined) s.column = build(v.column);
       return s;
     }
+    case 'rec': return Object.fromEntries(v.entries.map(([k, x]) => [k, build(x)]));
   }
 }
 
@@ -100,6 +102,7 @@ export function show(v: V): string {
     case 'boxed': return `Object(${v.v})`;
     case 'site':
       return `{ file: ${show(v.file)}, line: ${show(v.line)}${v.column === undefined ? '' : `, column: ${show(v.column)}`} }`;
+    case 'rec': return `{ ${v.entries.map(([k, x]) => `${JSON.stringify(k)}: ${show(x)}`).join(', ')} }`;
   }
 }
 
@@ -120,7 +123,7 @@ export const HOSTILE: readonly V[] = [
 // ---------------------------------------------------------------------------------------------
 export type OpName =
   | 'open' | 'close' | 'register' | 'deregister' | 'snapshot' | 'sweep' | 'reset' | 'drain'
-  | 'summary' | 'lifetime' | 'text' | 'metrics' | 'getters' | 'destroy' | 'recreate';
+  | 'summary' | 'lifetime' | 'text' | 'metrics' | 'getters' | 'destroy' | 'recreate' | 'construct';
 
 export interface Op {
   op: OpName;
@@ -234,9 +237,10 @@ export function generateEpisode(config: Config, seed: number, length: number): E
     } else if (r < 972) {
       const c = count();
       op = { op: 'text', args: c === undefined ? [] : [c] };
-    } else if (r < 979) op = { op: 'metrics', args: [] };
+    } else if (r < 979) op = { op: 'metrics', args: metricsArgs(rng) };
     else if (r < 986) op = { op: 'getters', args: [] };
-    else if (r < 990) op = { op: 'reset', args: [] };
+    else if (r < 989) op = { op: 'reset', args: [] };
+    else if (r < 990) op = { op: 'construct', args: [badOptions(rng, config)] };
     else if (r < 992) {
       op = { op: 'destroy', args: [] };
       destroyed = true;
@@ -250,6 +254,48 @@ export function generateEpisode(config: Config, seed: number, length: number): E
     ops.push(op);
   }
   return { config, seed, options, callback, throwInCallback, ops };
+}
+
+/** Options for new Profiler() with exactly one thing wrong (or, rarely, nothing). */
+function badOptions(rng: Rng, config: Config): V {
+  const entries: [string, V][] = [['mode', str(config.mode)], ['storage', str(config.storage)]];
+  const bad: [string, V][] = [
+    ['mode', str('fast')], ['mode', num(1)], ['storage', str('tree')], ['storage', { k: 'null' }],
+    ['slotCapacity', num(0)], ['slotCapacity', num(2 ** 32)], ['slotCapacity', num(1.5)], ['slotCapacity', str('8')],
+    ['slotCapacity', big(8n)], ['bucketCount', num(-1)], ['logInterval', num(2 ** 53)], ['maxBufferedReports', num(-1)],
+    ['maxBufferedReports', num(NaN)], ['lifetimeLimit', num(2 ** 32)], ['lifetimeLimit', str('1')],
+    ['verbose', num(1)], ['onPinning', str('f')], ['onError', num(1)], ['colour', str('red')],
+    ['slotCapacity', num(1)], ['lifetimeLimit', num(0)], ['verbose', { k: 'bool', v: false }],
+  ];
+  const r = rng.int(bad.length + 4);
+  if (r === bad.length) return str('diagnostic');
+  if (r === bad.length + 1) return { k: 'null' };
+  if (r === bad.length + 2) return { k: 'arr' };
+  if (r === bad.length + 3) return { k: 'undef' };
+  entries.push(bad[r]!);
+  return { k: 'rec', entries };
+}
+
+/** Arguments of metrics(): mostly valid options, sometimes one wrong thing. */
+function metricsArgs(rng: Rng): V[] {
+  const r = rng.int(14);
+  const labels = (entries: [string, V][]): V => ({ k: 'rec', entries });
+  switch (r) {
+    case 0: return [];
+    case 1: return [{ k: 'rec', entries: [] }];
+    case 2: return [{ k: 'rec', entries: [['prefix', str('app_mem')]] }];
+    case 3: return [{ k: 'rec', entries: [['prefix', str('ns:sub')], ['openMetrics', { k: 'bool', v: true }]] }];
+    case 4: return [{ k: 'rec', entries: [['labels', labels([['service', str('api')], ['zone', str('a"b\\c\nd')]])]] }];
+    case 5: return [{ k: 'rec', entries: [['prefix', str('1bad')]] }];
+    case 6: return [{ k: 'rec', entries: [['prefix', str('bad-name')]] }];
+    case 7: return [{ k: 'rec', entries: [['prefix', str('')]] }];
+    case 8: return [{ k: 'rec', entries: [['labels', labels([['bad-label', str('x')]])]] }];
+    case 9: return [{ k: 'rec', entries: [['labels', labels([['ok', num(1)]])]] }];
+    case 10: return [{ k: 'rec', entries: [['prefix', num(1)]] }];
+    case 11: return [{ k: 'rec', entries: [['openMetrics', str('yes')]] }];
+    case 12: return [{ k: 'rec', entries: [['colour', str('red')]] }];
+    default: return [rng.pick<V>([{ k: 'null' }, str('x'), { k: 'arr' }])];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,7 +356,9 @@ export function invoke(p: ProfilerLike, op: OpName, args: unknown[]): unknown {
     case 'metrics': return (p.metrics as (...a: unknown[]) => unknown)(...args);
     case 'getters': return [p.mode, p.storage, p.destroyed];
     case 'destroy': return p.destroy();
-    case 'recreate': throw new Error('recreate is handled by the runner');
+    case 'recreate':
+    case 'construct':
+      throw new Error(`${op} is handled by the runner`);
   }
 }
 
@@ -567,6 +615,11 @@ export async function runEpisode(Profiler: ProfilerCtor, ep: Episode, callerSite
         [n, m] = create();
         continue;
       }
+      if (op.op === 'construct') {
+        const d = check(i, op, () => construct(Profiler, op.args[0]!));
+        if (d !== null) return { ops: count, divergence: d };
+        continue;
+      }
       const d = check(i, op, () => step(n, m, op));
       if (d !== null) return { ops: count, divergence: d };
     }
@@ -584,6 +637,21 @@ export async function runEpisode(Profiler: ProfilerCtor, ep: Episode, callerSite
   } finally {
     n.destroy();
   }
+}
+
+/** new Profiler(options) on both sides: same error, or both succeed. */
+function construct(Profiler: ProfilerCtor, options: V): string | null {
+  const outcome = (f: () => { destroy(): void }): string => {
+    try {
+      f().destroy();
+      return 'ok';
+    } catch (e) {
+      return errorOf(e);
+    }
+  };
+  const a = outcome(() => new Profiler(build(options)));
+  const b = outcome(() => new ModelProfiler(build(options) as never));
+  return a === b ? null : `new Profiler(${show(options)}): native ${a}, model ${b}`;
 }
 
 function step(n: ProfilerLike, m: ModelProfiler, op: Op): string | null {
@@ -678,7 +746,7 @@ const METHOD: Record<OpName, string> = {
   open: 'granuleOpen', close: 'granuleClose', register: 'allocRegister', deregister: 'allocDeregister',
   snapshot: 'snapshot', sweep: 'sweep', reset: 'reset', drain: 'drainReports', summary: 'diagnosticSummary',
   lifetime: 'lifetimeRecords', text: 'textReport', metrics: 'metrics', getters: '(mode, storage, destroyed)',
-  destroy: 'destroy', recreate: '(destroy and create again)',
+  destroy: 'destroy', recreate: '(destroy and create again)', construct: '(new Profiler)',
 };
 
 export function showEpisode(ep: Episode, indices?: readonly number[]): string {

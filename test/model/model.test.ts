@@ -43,6 +43,9 @@ describe('argument validation', () => {
   });
   it('validates sites', () => {
     expect(checkSite('a.js', 'site')).toEqual(site('a.js', 0));
+    expect(checkSite('a.js:12', 'site')).toEqual(site('a.js', 12));
+    expect(checkSite('C:/x/a.js:12:7', 'site')).toEqual(site('C:/x/a.js', 12, 7));
+    expect(codeOf(() => checkSite('a.js:4294967296', 'site'))).toBe('RangeError:ERR_OUT_OF_RANGE');
     expect(checkSite(site('a.js', 3, 4), 'site')).toEqual(site('a.js', 3, 4));
     expect(codeOf(() => checkSite(null, 'site'))).toBe('TypeError:ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => checkSite({ file: 1, line: 1 }, 'site'))).toBe('TypeError:ERR_INVALID_ARG_TYPE');

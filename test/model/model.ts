@@ -108,11 +108,18 @@ export interface AllocSite {
 
 /** The `site` argument of allocRegister: a string (file only) or an AllocSite. */
 export function checkSite(value: unknown, name: string): AllocSite {
-  // SPEC-OPEN: the contract gives the type `string | AllocSite` only. A string names the file
-  // (line and column 0); an object needs a string file and uint32 line/column (column
-  // optional, 0).
-  if (typeof value === 'string') return { file: value, line: 0, column: 0 };
-  if (typeof value !== 'object' || value === null) {
+  // SPEC-OPEN: the contract gives the type `string | AllocSite` only. lib/ reads a string as
+  // "file:line:column" or "file:line", and as a file alone (line and column 0) otherwise; an
+  // object needs a string file and uint32 line/column (column optional, 0).
+  if (typeof value === 'string') {
+    const m = /^(.*?):(\d+)(?::(\d+))?$/.exec(value);
+    if (m === null) return { file: value, line: 0, column: 0 };
+    const line = Number(m[2]);
+    const column = m[3] === undefined ? 0 : Number(m[3]);
+    if (line > U32_MAX || column > U32_MAX) throw modelError('ERR_OUT_OF_RANGE', `${name} line/column out of range`);
+    return { file: m[1]!, line, column };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw modelError('ERR_INVALID_ARG_TYPE', `${name} must be a string or an AllocSite`);
   }
   const s = value as Record<string, unknown>;
@@ -215,7 +222,9 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export function checkMetricsOptions(options: unknown): { prefix: string; labels: Record<string, string>; openMetrics: boolean } {
   const r = { prefix: 'drainability', labels: {} as Record<string, string>, openMetrics: false };
   if (options === undefined) return r;
-  if (typeof options !== 'object' || options === null) throw modelError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw modelError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!['prefix', 'labels', 'openMetrics'].includes(key)) throw modelError('ERR_INVALID_ARG_VALUE', `unknown option ${key}`);
@@ -226,7 +235,7 @@ export function checkMetricsOptions(options: unknown): { prefix: string; labels:
     r.prefix = o.prefix;
   }
   if (o.labels !== undefined) {
-    if (typeof o.labels !== 'object' || o.labels === null) throw modelError('ERR_INVALID_ARG_TYPE', 'options.labels must be an object');
+    if (typeof o.labels !== 'object' || o.labels === null || Array.isArray(o.labels)) throw modelError('ERR_INVALID_ARG_TYPE', 'options.labels must be an object');
     for (const [k, v] of Object.entries(o.labels)) {
       if (typeof v !== 'string') throw modelError('ERR_INVALID_ARG_TYPE', `label ${k} must be a string`);
       if (!LABEL_NAME.test(k)) throw modelError('ERR_INVALID_ARG_VALUE', `${k} is not a label name`);
