@@ -71,11 +71,13 @@ typedef struct drainprof_ext_snapshot {
     uint64_t failed_deregisters;        /* deregister calls that returned -1 */
     uint64_t lifetime_records;          /* lifetime deltas recorded (frees of pins after close) */
     uint64_t dropped_lifetime_records;  /* pins or records dropped by the lifetime limit */
-} drainprof_ext_snapshot;
+} drainprof_ext_snapshot_t;
+/* The typedef carries _t (as drainprof_snapshot_t does) because the function
+ * below has the plain name; C has one namespace for both. */
 
 /* As drainprof_snapshot, with the extra counters. Lock-free. NULL prof or out:
  * writes nothing. */
-void drainprof_ext_snapshot(const drainprof *prof, drainprof_ext_snapshot *out);
+void drainprof_ext_snapshot(const drainprof *prof, drainprof_ext_snapshot_t *out);
 
 /* ---------------------------------------------------------------------------
  * Sites with columns (JavaScript call sites have them).
