@@ -1,0 +1,54 @@
+/**
+ * The native addon, loaded once per environment (main thread or worker) with
+ * node-gyp-build: prebuilds/ first, then build/Release. Internal: its shape
+ * is the glue's, not a public API.
+ *
+ * @packageDocumentation
+ * @internal
+ */
+import * as path from 'node:path';
+
+/** Negative results are minus a reason (see errors.ts); packed data is [u64, f64, extraFiles]. */
+export type Packed = [BigUint64Array, Float64Array, string[]];
+
+/** Hot-path functions bound to one native profiler. */
+export interface HotPath {
+  granuleOpen(id: number | bigint): number;
+  granuleClose(id: number | bigint): number;
+  allocRegister(granuleId: number | bigint, allocId: number | bigint, size: number | bigint): number;
+  allocRegisterSite(granuleId: number | bigint, allocId: number | bigint, size: number | bigint,
+    file: number, line: number, column: number): number;
+  allocDeregister(granuleId: number | bigint, allocId: number | bigint): number;
+}
+
+/** An opaque, type-tagged handle of a native profiler. */
+export type Handle = object & { readonly __drainprofHandle?: never };
+
+/** Called on the JS thread with each pinning report of a callback-mode profiler. */
+export type Deliver = (state: object | undefined, u64: BigUint64Array, f64: Float64Array, extra: string[]) => void;
+
+export interface NativeBinding {
+  createProfiler(mode: number, storage: number, slotCapacity: number, bucketCount: number, logInterval: number,
+    maxBufferedReports: number, verbose: boolean, lifetimeLimit: number,
+    deliver: Deliver | undefined, state: object | undefined):
+    [Handle, HotPath['granuleOpen'], HotPath['granuleClose'], HotPath['allocRegister'],
+      HotPath['allocRegisterSite'], HotPath['allocDeregister']] | number;
+  intern(handle: Handle, file: string): number;
+  snapshot(handle: Handle, out: Float64Array): number;
+  sweep(handle: Handle, out: Float64Array): number;
+  reset(handle: Handle): number;
+  drainReports(handle: Handle, max: number): Packed | number;
+  diagnosticSummary(handle: Handle): Packed | number;
+  lifetimeRecords(handle: Handle, max: number): Packed | number;
+  textReport(handle: Handle, maxSites: number): string | number;
+  metrics(handle: Handle, prefix: string | null, names: string[], values: string[], openMetrics: boolean): string | number;
+  destroy(handle: Handle): void;
+  readonly napiVersion: number;
+  /** For the test suite only. */
+  readonly testHooks: { closeOnThread(handle: Handle, granuleId: number | bigint): number };
+}
+
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The addon of this environment. */
+export const binding = load(path.join(__dirname, '..')) as NativeBinding;

@@ -1,0 +1,11 @@
+/**
+ * ES module entry of drainprof: the same objects as the CommonJS entry (one
+ * module instance, so `instanceof Profiler` holds across both).
+ *
+ * @packageDocumentation
+ */
+export { ERROR_CODES, MAX_ID, Profiler } from './index.js';
+export type {
+  AllocSite, ClassCounts, DiagnosticSummary, DrainprofError, ErrorCode, Id, LifetimeRecord, MetricsOptions, Mode,
+  PinningAllocation, PinningReport, ProfilerOptions, SiteSummary, Size, Snapshot, Storage, ViolationClass,
+} from './index.js';

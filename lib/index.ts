@@ -1,0 +1,25 @@
+/**
+ * drainprof: find structural memory leaks in coarse-grained allocators (slab,
+ * arena, epoch, region, pool) by measuring the drainability satisfaction rate
+ * (DSR) of granule closes.
+ *
+ * @example
+ * ```ts
+ * import { Profiler } from 'drainprof';
+ * const profiler = new Profiler();
+ * profiler.granuleOpen(1);
+ * profiler.allocRegister(1, 100, 64);
+ * profiler.allocDeregister(1, 100);
+ * profiler.granuleClose(1);
+ * profiler.snapshot().dsr; // 1
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { Profiler } from './profiler.js';
+export { ERROR_CODES, type DrainprofError, type ErrorCode } from './errors.js';
+export { MAX_ID } from './ids.js';
+export type {
+  AllocSite, ClassCounts, DiagnosticSummary, Id, LifetimeRecord, MetricsOptions, Mode, PinningAllocation,
+  PinningReport, ProfilerOptions, SiteSummary, Size, Snapshot, Storage, ViolationClass,
+} from './types.js';

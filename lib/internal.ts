@@ -1,0 +1,8 @@
+/**
+ * Internals for drainprof's own tests: not exported by the package entry points.
+ *
+ * @packageDocumentation
+ * @internal
+ */
+export { binding } from './binding.js';
+export { nativeHandleOf } from './profiler.js';

@@ -1,0 +1,94 @@
+/**
+ * Allocation sites from JS: the caller's file:line:column, captured the way
+ * DRAINPROF_ALLOC_REGISTER records __FILE__/__LINE__ in C, and the per-profiler
+ * table of file names the C core borrows.
+ *
+ * @packageDocumentation
+ */
+import { fileURLToPath } from 'node:url';
+import { binding, type Handle } from './binding.js';
+import { coreError } from './errors.js';
+
+/** The V8 call-site methods used here (NodeJS.CallSite). */
+interface CallSite {
+  getFileName(): string | undefined | null;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+}
+
+type PrepareStackTrace = (err: Error, frames: CallSite[]) => unknown;
+
+const takeFirstFrame: PrepareStackTrace = (_err, frames) => frames[0];
+
+const ErrorWithStack = Error as unknown as {
+  prepareStackTrace?: PrepareStackTrace;
+  stackTraceLimit: number;
+  captureStackTrace(target: object, constructorOpt?: Function): void;
+};
+
+/**
+ * The frame that called `fn`: V8's structured stack trace, limited to that one
+ * frame and never formatted as text. The global prepareStackTrace and
+ * stackTraceLimit are swapped for the duration of the capture only.
+ */
+export function callerOf(fn: Function): CallSite | undefined {
+  const savedPrepare = ErrorWithStack.prepareStackTrace;
+  const savedLimit = ErrorWithStack.stackTraceLimit;
+  ErrorWithStack.prepareStackTrace = takeFirstFrame;
+  ErrorWithStack.stackTraceLimit = 1;
+  try {
+    const holder: { stack?: unknown } = {};
+    ErrorWithStack.captureStackTrace(holder, fn);
+    return holder.stack as CallSite | undefined;
+  } finally {
+    ErrorWithStack.prepareStackTrace = savedPrepare;
+    ErrorWithStack.stackTraceLimit = savedLimit;
+  }
+}
+
+function displayName(file: string): string {
+  if (file.startsWith('file://')) {
+    try {
+      return fileURLToPath(file);
+    } catch {
+      return file;
+    }
+  }
+  return file;
+}
+
+/**
+ * File names interned in one native profiler. The native side copies each
+ * name once and hands the copy to the core, which borrows it until destroy();
+ * allocRegister then passes a small index instead of a string. `files[i]` is
+ * the name of index i, used to rebuild AllocSite objects from reports.
+ */
+export class SiteTable {
+  /** Index -> file name, shared with the onPinning delivery state. */
+  readonly files: string[] = [];
+  readonly #byName = new Map<string, number>();
+  /** V8 script names (file:// URLs for ES modules) -> index. */
+  readonly #byScript = new Map<string, number>();
+
+  /** Index of `file`, interning it on first use. */
+  intern(handle: Handle, file: string): number {
+    let index = this.#byName.get(file);
+    if (index === undefined) {
+      index = binding.intern(handle, file);
+      if (index < 0) throw coreError(-index, { call: 'allocRegister' });
+      this.#byName.set(file, index);
+      this.files.push(file);
+    }
+    return index;
+  }
+
+  /** Index of a V8 script name, shown as a path when it is a file URL. */
+  internScript(handle: Handle, script: string): number {
+    let index = this.#byScript.get(script);
+    if (index === undefined) {
+      index = this.intern(handle, displayName(script));
+      this.#byScript.set(script, index);
+    }
+    return index;
+  }
+}
