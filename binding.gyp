@@ -35,7 +35,7 @@
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-fvisibility-inlines-hidden"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
-      "ldflags": ["-pthread", "-Wl,-z,now"],
+      "ldflags": ["-pthread", "-Wl,-z,now", "-Wl,-z,nodelete"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
