@@ -185,18 +185,14 @@ static drainprof_snapshot_t dpt_snap(const drainprof *prof)
     return s;
 }
 
-/* The extended snapshot, named once here. */
-typedef struct drainprof_ext_snapshot dpt_xsnap;
-#ifndef DPT_EXT_SNAPSHOT_FN
-#define DPT_EXT_SNAPSHOT_FN drainprof_ext_snapshot
-#endif
+typedef drainprof_ext_snapshot_t dpt_xsnap;
 
 static dpt_xsnap dpt_ext_snap(const drainprof *prof) DPT_UNUSED;
 static dpt_xsnap dpt_ext_snap(const drainprof *prof)
 {
     dpt_xsnap s;
     memset(&s, 0xA5, sizeof s);
-    DPT_EXT_SNAPSHOT_FN(prof, &s);
+    drainprof_ext_snapshot(prof, &s);
     return s;
 }
 

@@ -69,7 +69,7 @@ static void *observer(void *p)
         drainprof_snapshot(sh->prof, &s);
         check_view(sh, &s, &sh->broken_snapshots);
         dpt_xsnap e;
-        DPT_EXT_SNAPSHOT_FN(sh->prof, &e);
+        drainprof_ext_snapshot(sh->prof, &e);
         check_view(sh, &e.base, &sh->broken_snapshots);
         drainprof_snapshot_t w;
         drainprof_sweep(sh->prof, &w);

@@ -184,8 +184,8 @@ static void test_null_profiler(void)
     dpt_xsnap es, es_untouched;
     memset(&es, 0x3C, sizeof es);
     memcpy(&es_untouched, &es, sizeof es);
-    DPT_EXT_SNAPSHOT_FN(NULL, &es);
-    DPT_EXT_SNAPSHOT_FN(NULL, NULL);
+    drainprof_ext_snapshot(NULL, &es);
+    drainprof_ext_snapshot(NULL, NULL);
     CHECK(memcmp(&es, &es_untouched, sizeof es) == 0);
     drainprof_config cfg;
     EXPECT_INT(drainprof_ext_get_config(NULL, &cfg), -1);
@@ -212,7 +212,7 @@ static void test_null_out(void)
         REQUIRE(prof != NULL);
         drainprof_snapshot(prof, NULL);
         drainprof_sweep(prof, NULL);
-        DPT_EXT_SNAPSHOT_FN(prof, NULL);
+        drainprof_ext_snapshot(prof, NULL);
         EXPECT_INT(drainprof_ext_get_config(prof, NULL), -1);
         EXPECT_INT(drainprof_granule_open(prof, 3), 0);
         EXPECT_INT(drainprof_alloc_register(prof, 3, 1, 8), 0);
