@@ -162,17 +162,14 @@ void dp_counters_reset(drainprof *p)
 
 int dp_counters_init(drainprof *p)
 {
-    p->blocks = calloc(DP_SLOT_OVERFLOW + 1u, sizeof *p->blocks);
-    if (p->blocks == NULL)
-        return -1;
+    for (uint32_t s = 0; s <= DP_SLOT_OVERFLOW; s++)
+        atomic_init(&p->blocks[s], NULL);
     block_init(&p->overflow, DP_BLOCK_OVERFLOW);
     return 0;
 }
 
 void dp_counters_destroy(drainprof *p)
 {
-    if (p->blocks == NULL)
-        return;
     for (uint32_t s = 1; s <= DP_MAX_SLOTS; s++) {
         dp_block *b = atomic_load_explicit(&p->blocks[s], DP_RELAXED);
         if (b == NULL)
@@ -180,7 +177,6 @@ void dp_counters_destroy(drainprof *p)
         for (uint32_t k = 0; k < DP_MAX_SEGS; k++)
             free(atomic_load_explicit(&b->cells[k], DP_RELAXED));
         free(b);
+        atomic_store_explicit(&p->blocks[s], NULL, DP_RELAXED);
     }
-    free(p->blocks);
-    p->blocks = NULL;
 }

@@ -1,13 +1,22 @@
 /* diagnostic.c - per-granule allocation records (diagnostic mode).
  *
- * Each open granule keeps its registrations in registration order and a map
- * from alloc id to the FIFO of its live registrations (the same id may be
- * registered several times; a deregister frees the oldest live one). A
- * short spinlock per granule guards both: register and deregister of the
- * same granule from different threads are legal. Dead registrations are
- * compacted away once they are at least half of the array, so deregister is
- * O(1) amortised in any free order and memory stays proportional to the live
- * registrations. Everything is released at close.
+ * Each open granule keeps its registrations in registration order; a short
+ * spinlock per granule guards them (register and deregister of one granule
+ * may come from different threads). The same alloc id may be registered
+ * several times; a deregister frees the oldest live registration of it.
+ *
+ * Registering appends, nothing more: no hashing on the hot path. A
+ * deregister first scans a small window starting at the oldest live
+ * registration; the first registration of the aid found there is the
+ * oldest live one, since everything before it is dead or another aid. That
+ * covers frees that come roughly in allocation order in O(1). Other orders
+ * fall back to an aid -> registrations index that is built lazily: each
+ * fallback indexes the registrations appended since the previous one, so
+ * every registration is indexed at most once. Dead registrations are
+ * compacted away once they are at least half of the array (the index is
+ * dropped then and rebuilt on demand), so deregister is O(1) amortised in
+ * any order and memory stays proportional to the live registrations.
+ * Everything is released at close.
  */
 #include "internal.h"
 
@@ -47,6 +56,7 @@ void dp_diag_open(drainprof *p, dp_rec *rec, dp_time_pair now)
     dp_qmap_free(&g->by_aid);
     g->allocs = NULL;
     g->len = g->cap = g->dead = 0;
+    g->first_live = g->indexed_upto = 0;
     g->total_regs = 0;
     g->open_time = now;
     atomic_store_explicit(&g->live, 0, DP_RELAXED);
@@ -66,6 +76,7 @@ void dp_diag_detach(dp_rec *rec, dp_diag_detached *out)
     out->by_aid = g->by_aid;
     g->allocs = NULL;
     g->len = g->cap = g->dead = 0;
+    g->first_live = g->indexed_upto = 0;
     memset(&g->by_aid, 0, sizeof g->by_aid);
     g->life_gen = 0;
     atomic_store_explicit(&g->live, 0, DP_RELAXED);
@@ -140,11 +151,6 @@ int dp_diag_register(drainprof *p, uint64_t gid, uint64_t aid, size_t size,
         dp_spin_unlock(&g->lock);
         return fail_block(p, b, true, DRAINPROF_EXT_ERR_NO_MEMORY);
     }
-    dp_qslot *q = dp_qmap_upsert(&g->by_aid, aid, 0);
-    if (DP_UNLIKELY(q == NULL)) {
-        dp_spin_unlock(&g->lock);
-        return fail_block(p, b, true, DRAINPROF_EXT_ERR_NO_MEMORY);
-    }
     uint32_t idx = g->len++;
     dp_diag_alloc *a = &g->allocs[idx];
     a->aid = aid;
@@ -155,28 +161,17 @@ int dp_diag_register(drainprof *p, uint64_t gid, uint64_t aid, size_t size,
     a->column = column;
     a->next = DP_NIL;
     a->live = 1;
-    if (q->head1 == 0)
-        q->head1 = idx + 1u;
-    else
-        g->allocs[q->tail].next = idx;
-    q->tail = idx;
     g->total_regs++;
     atomic_store_explicit(&g->live, atomic_load_explicit(&g->live, DP_RELAXED) + 1, DP_RELAXED);
     dp_spin_unlock(&g->lock);
     return 0;
 }
 
-/* Drops dead registrations, keeping order, and relinks the FIFOs. */
+/* Drops dead registrations, keeping order; the index is rebuilt on demand. */
 static void compact(dp_diag_granule *g)
 {
-    if (g->dead == g->len) {
-        g->len = 0;
-        g->dead = 0;
-        dp_qmap_clear(&g->by_aid);
-        return;
-    }
     uint32_t w = 0;
-    for (uint32_t i = 0; i < g->len; i++) {
+    for (uint32_t i = g->first_live; i < g->len; i++) {
         if (g->allocs[i].live) {
             if (w != i)
                 g->allocs[w] = g->allocs[i];
@@ -185,18 +180,74 @@ static void compact(dp_diag_granule *g)
     }
     g->len = w;
     g->dead = 0;
-    /* Cannot fail: no more distinct ids than before, so no growth. */
+    g->first_live = 0;
+    g->indexed_upto = 0;
     dp_qmap_clear(&g->by_aid);
-    for (uint32_t i = 0; i < w; i++) {
+}
+
+/* Appends the registrations not indexed yet to their aid's FIFO. Returns 0,
+ * or -1 when memory runs out; the index then still covers exactly the prefix
+ * [0, indexed_upto), so nothing is half-done. */
+static int index_tail(dp_diag_granule *g)
+{
+    for (uint32_t i = g->indexed_upto; i < g->len; i++) {
         dp_diag_alloc *a = &g->allocs[i];
-        dp_qslot *q = dp_qmap_upsert(&g->by_aid, a->aid, 0);
-        a->next = DP_NIL;
-        if (q->head1 == 0)
-            q->head1 = i + 1u;
-        else
-            g->allocs[q->tail].next = i;
-        q->tail = i;
+        if (a->live) {
+            dp_qslot *q = dp_qmap_upsert(&g->by_aid, a->aid, 0);
+            if (q == NULL)
+                return -1;
+            a->next = DP_NIL;
+            if (q->head1 == 0)
+                q->head1 = i + 1u;
+            else
+                g->allocs[q->tail].next = i;
+            q->tail = i;
+        }
+        g->indexed_upto = i + 1u;
     }
+    return 0;
+}
+
+#define DP_SCAN_WINDOW 16u
+
+/* Position of the oldest live registration of aid, DP_NIL when none, or
+ * DP_NIL - 1 when the index could not be built (out of memory). */
+static uint32_t find_oldest(dp_diag_granule *g, uint64_t aid)
+{
+    uint32_t i = g->first_live;
+    uint32_t end = g->len - i > DP_SCAN_WINDOW ? i + DP_SCAN_WINDOW : g->len;
+    for (; i < end; i++) {
+        if (g->allocs[i].aid == aid && g->allocs[i].live)
+            return i;
+    }
+    if (i == g->len)
+        return DP_NIL;  /* the window reached the end: not live */
+    if (index_tail(g) != 0)
+        return DP_NIL - 1u;
+    dp_qslot *q = dp_qmap_find(&g->by_aid, aid, 0);
+    return q == NULL ? DP_NIL : q->head1 - 1u;
+}
+
+static void kill(dp_diag_granule *g, uint32_t i)
+{
+    dp_diag_alloc *a = &g->allocs[i];
+    if (i < g->indexed_upto) {
+        /* Indexed, and the oldest live one of its aid: its FIFO's head. */
+        dp_qslot *q = dp_qmap_find(&g->by_aid, a->aid, 0);
+        if (a->next == DP_NIL)
+            dp_qmap_remove(&g->by_aid, q);
+        else
+            q->head1 = a->next + 1u;
+    }
+    a->live = 0;
+    g->dead++;
+    atomic_store_explicit(&g->live, atomic_load_explicit(&g->live, DP_RELAXED) - 1, DP_RELAXED);
+    if (i == g->first_live) {
+        while (g->first_live < g->len && !g->allocs[g->first_live].live)
+            g->first_live++;
+    }
+    if (g->dead >= 32u && g->dead * 2u >= g->len)
+        compact(g);
 }
 
 int dp_diag_deregister(drainprof *p, uint64_t gid, uint64_t aid)
@@ -209,21 +260,15 @@ int dp_diag_deregister(drainprof *p, uint64_t gid, uint64_t aid)
         dp_diag_granule *g = rec->diag;
         dp_spin_lock(&g->lock);
         if (DP_LIKELY(g->life_gen == gen)) {
-            dp_qslot *q = dp_qmap_find(&g->by_aid, aid, 0);
-            if (q != NULL) {
-                dp_diag_alloc *a = &g->allocs[q->head1 - 1u];
-                a->live = 0;
-                if (a->next == DP_NIL)
-                    dp_qmap_remove(&g->by_aid, q);
-                else
-                    q->head1 = a->next + 1u;
-                g->dead++;
-                atomic_store_explicit(&g->live, atomic_load_explicit(&g->live, DP_RELAXED) - 1,
-                                      DP_RELAXED);
-                if (g->dead >= 32u && g->dead * 2u >= g->len)
-                    compact(g);
+            uint32_t i = find_oldest(g, aid);
+            if (DP_LIKELY(i < DP_NIL - 1u)) {
+                kill(g, i);
                 dp_spin_unlock(&g->lock);
                 return 0;
+            }
+            if (i == DP_NIL - 1u) {
+                dp_spin_unlock(&g->lock);
+                return fail_block(p, b, false, DRAINPROF_EXT_ERR_NO_MEMORY);
             }
         } else {
             rec = NULL;
