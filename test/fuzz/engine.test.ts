@@ -109,16 +109,24 @@ function standIn(bug: Bug): ProfilerCtor {
       return 'drainprof: DSR=0.0%\n';
     }
     metrics(options?: unknown) {
-      const { prefix, snapshot: s } = this.m.metrics(options);
+      const { prefix, labels, openMetrics, snapshot: s } = this.m.metrics(options);
+      const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+      const l = (extra: Record<string, string> = {}) => {
+        const all = Object.entries({ ...labels, ...extra });
+        return all.length === 0 ? '' : `{${all.map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}`;
+      };
       return [
-        `${prefix}_granule_closes_total{outcome="drainable"} ${s.drainableCloses}`,
-        `${prefix}_granule_closes_total{outcome="pinned"} ${s.pinnedCloses}`,
-        `${prefix}_open_granules ${s.openGranules}`,
-        `${prefix}_peak_open_granules ${s.peakOpenGranules}`,
-        `${prefix}_allocations_total ${s.totalAllocs}`,
-        `${prefix}_deallocations_total ${s.totalDeallocs}`,
-        `${prefix}_unbalanced_closes_total ${s.unbalancedCloses}`,
-        `${prefix}_dropped_reports_total ${s.droppedReports}`,
+        `# TYPE ${prefix}_granule_closes_total counter`,
+        `${prefix}_granule_closes_total${l({ outcome: 'drainable' })} ${s.drainableCloses}`,
+        `${prefix}_granule_closes_total${l({ outcome: 'pinned' })} ${s.pinnedCloses}`,
+        `${prefix}_open_granules${l()} ${s.openGranules}`,
+        `${prefix}_peak_open_granules${l()} ${s.peakOpenGranules}`,
+        `${prefix}_allocations_total${l()} ${s.totalAllocs}`,
+        `${prefix}_deallocations_total${l()} ${s.totalDeallocs}`,
+        `${prefix}_satisfaction_ratio${l()} ${s.dsr}`,
+        `${prefix}_unbalanced_closes_total${l()} ${s.unbalancedCloses}`,
+        `${prefix}_dropped_reports_total${l()} ${s.droppedReports}`,
+        ...(openMetrics ? ['# EOF'] : []),
         '',
       ].join('\n');
     }

@@ -350,3 +350,15 @@ describe('classification and text', () => {
     ]);
   });
 });
+
+describe('summary bytes', () => {
+  it('sums sizes exactly and rounds once, as size_t then double', () => {
+    const p = new ModelProfiler({ mode: 'diagnostic' });
+    p.granuleOpen(1);
+    p.allocRegister(1, 1, Number.MAX_SAFE_INTEGER, 'x.js');
+    p.allocRegister(1, 2, 14, 'x.js');
+    p.allocRegister(1, 3, 241, 'x.js');
+    p.granuleClose(1);
+    expect(p.diagnosticSummary().sites[0]!.totalBytes).toBe(Number(2n ** 53n - 1n + 14n + 241n));
+  });
+});

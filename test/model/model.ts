@@ -425,6 +425,14 @@ export class ModelProfiler {
   readonly options: ResolvedOptions;
   /** The site recorded when allocRegister gets no `site` (the JS caller's location). */
   callerSite: AllocSite | null = null;
+  /**
+   * KNOWN DIVERGENCE, reported: libdrainprof counts a buffered report's pinning allocation as
+   * unresolved again once the lifetime record of its late free is dropped by the limit; the
+   * header (class_counts[0]: "base.total_allocs not yet resolved") says it stays resolved.
+   * The fuzzers set this to follow the library while the report is open, so that they keep
+   * finding other things; test/fuzz/regressions.test.ts holds the case itself.
+   */
+  tolerateUnresolvedAfterDroppedRecord = false;
   /** Lines the C core would print on stderr (§6). */
   readonly stderr: string[] = [];
 
@@ -593,8 +601,9 @@ export class ModelProfiler {
   private recordLifetime(pin: Pin): void {
     this.c.lifetimeRecords++;
     if (this.records.length >= this.options.lifetimeLimit) {
-      this.records.shift();
+      const dropped = this.records.shift()!;
       this.c.droppedLifetimeRecords++;
+      if (this.tolerateUnresolvedAfterDroppedRecord && dropped.origin !== null) resolvedOrigins.delete(dropped.origin);
     }
     this.records.push({ granuleId: pin.granuleId, allocId: pin.allocId, site: pin.site, size: pin.size, origin: pin.origin });
     if (pin.origin !== null) resolvedOrigins.add(pin.origin);
@@ -668,12 +677,15 @@ export class ModelProfiler {
       }
       return s;
     };
+    const bytes = new Map<ModelSiteSummary, bigint>();
     for (const r of this.reports) {
       const seen = new Set<string>();
       for (const a of r.pinningAllocs) {
         const s = get(a.site);
         s.totalAllocs++;
-        s.totalBytes += a.size;
+        // Summed exactly (size_t in C), rounded to a double once, at the end.
+        bytes.set(s, (bytes.get(s) ?? 0n) + BigInt(a.size));
+        s.totalBytes = Number(bytes.get(s));
         if (!resolvedOrigins.has(a)) s.unresolved++;
         const key = siteKey(a.site);
         if (!seen.has(key)) {
@@ -713,10 +725,10 @@ export class ModelProfiler {
   }
 
   /** metrics(options?): as textReport, the model validates and returns the counters. */
-  metrics(options?: unknown): { prefix: string; snapshot: ModelSnapshot } {
+  metrics(options?: unknown): { prefix: string; labels: Record<string, string>; openMetrics: boolean; snapshot: ModelSnapshot } {
     this.alive();
     const o = checkMetricsOptions(options);
-    return { prefix: o.prefix, snapshot: this.counters() };
+    return { ...o, snapshot: this.counters() };
   }
 
   /** The pins still awaiting their free (for tests). */
