@@ -307,16 +307,23 @@ export class Profiler implements Disposable {
    * A profiler that is dropped without destroy() is freed by the garbage collector.
    */
   destroy(): void {
-    if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('destroy', this);
-    const native = this.#native;
-    if (native === null) return;
-    this.#native = null;
-    binding.destroy(native.handle);
+    Profiler.#destroy(this, 'destroy');
   }
 
   /** destroy(), so that `using profiler = new Profiler()` frees it at the end of the scope. */
   [Symbol.dispose](): void {
-    this.destroy();
+    Profiler.#destroy(this, 'Symbol.dispose');
+  }
+
+  static #destroy(receiver: unknown, call: string): void {
+    if (typeof receiver !== 'object' || receiver === null || !(#native in receiver)) {
+      throw invalidThisError(call, receiver);
+    }
+    const profiler = receiver as Profiler;
+    const native = profiler.#native;
+    if (native === null) return;
+    profiler.#native = null;
+    binding.destroy(native.handle);
   }
 
   #diagnosticSites(native: Native, call: string): SiteTable {
