@@ -1,0 +1,208 @@
+/**
+ * Every code sample of README.md runs, in order, as a user would run it:
+ *
+ * - in a fresh "user project" directory where drainprof is installed (node_modules/drainprof maps
+ *   the package's entry points onto this checkout's dist/, node_modules/.bin/drainprof is the CLI),
+ *   with HOME set to a fresh directory and npm offline, so `npx drainprof` can only mean this one;
+ * - ```ts blocks are type-checked against lib/ and run as ES modules (transpiled by typescript),
+ *   ```js blocks run as they are (.mjs when they use import/export, .cjs otherwise), ```sh blocks
+ *   run with bash -e, ```c blocks are saved under their `file:` name for the sh blocks that build them;
+ * - a following <!-- expected-output --> ```text block must equal the run's stdout exactly.
+ *
+ * Markers are described in markdown.ts. Needs the compiled package (dist/) and a C compiler.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../lib/index.js';
+import { parseDiagnosticReport } from '../../lib/integrations/report.js';
+import { codeBlocks, type CodeBlock } from './markdown';
+
+const ROOT = path.resolve(__dirname, '../..');
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const BLOCKS = codeBlocks(README);
+const RUNNABLE = new Set(['ts', 'js', 'sh']);
+
+/** The package's public entry points, as package.json "exports" maps them. */
+const ENTRY_POINTS: Record<string, { require: string; import?: string }> = {
+  '.': { require: 'dist/index.js', import: 'dist/index.mjs' },
+  './prometheus': { require: 'dist/integrations/prometheus.js' },
+  './opentelemetry': { require: 'dist/integrations/opentelemetry.js' },
+  './report': { require: 'dist/integrations/report.js' },
+};
+/** The same entry points for the type checker. */
+const TYPE_PATHS: Record<string, string[]> = {
+  drainprof: [path.join(ROOT, 'lib/index.ts')],
+  'drainprof/prometheus': [path.join(ROOT, 'lib/integrations/prometheus.ts')],
+  'drainprof/opentelemetry': [path.join(ROOT, 'lib/integrations/opentelemetry.ts')],
+  'drainprof/report': [path.join(ROOT, 'lib/integrations/report.ts')],
+};
+/** Optional peer dependencies the samples import, linked from this checkout's node_modules. */
+const PEERS = ['prom-client', '@opentelemetry/api'];
+
+interface Step {
+  block: CodeBlock;
+  expected: string | null;
+  fileName: string;
+}
+
+function steps(): Step[] {
+  const out: Step[] = [];
+  let counter = 0;
+  for (let i = 0; i < BLOCKS.length; i++) {
+    const block = BLOCKS[i];
+    if (!RUNNABLE.has(block.lang) && block.lang !== 'c') continue;
+    if ('not-run' in block.markers) continue;
+    const next = BLOCKS[i + 1];
+    const expected = next !== undefined && 'expected-output' in next.markers ? next.code : null;
+    const ext = block.lang === 'ts' ? 'ts' : block.lang === 'js' ? (/^\s*(import|export)\s/m.test(block.code) ? 'mjs' : 'cjs') : block.lang;
+    out.push({ block, expected, fileName: block.markers.file ?? `sample-${++counter}.${ext}` });
+  }
+  return out;
+}
+
+describe('README.md', () => {
+  let project: string;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(() => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'drainprof-readme-'));
+    project = path.join(base, 'project');
+    home = path.join(base, 'home');
+    fs.mkdirSync(home, { recursive: true });
+    const pkgDir = path.join(project, 'node_modules', 'drainprof');
+    fs.mkdirSync(path.join(pkgDir, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'readme-samples', private: true, dependencies: { drainprof: '*' } }));
+    // A stand-in for the installed package: same name and entry points, forwarding to dist/.
+    const exportsMap: Record<string, unknown> = {};
+    for (const [subpath, target] of Object.entries(ENTRY_POINTS)) {
+      const stem = subpath === '.' ? 'index' : subpath.slice(2);
+      fs.writeFileSync(path.join(pkgDir, `${stem}.cjs`), `module.exports = require(${JSON.stringify(path.join(ROOT, target.require))});\n`);
+      if (target.import !== undefined) {
+        fs.writeFileSync(path.join(pkgDir, `${stem}.mjs`), `export * from ${JSON.stringify(pathToFileURL(path.join(ROOT, target.import)).href)};\n`);
+        exportsMap[subpath] = { import: `./${stem}.mjs`, require: `./${stem}.cjs` };
+      } else {
+        exportsMap[subpath] = `./${stem}.cjs`;
+      }
+    }
+    fs.writeFileSync(path.join(pkgDir, 'bin', 'drainprof.js'), `#!/usr/bin/env node\nrequire(${JSON.stringify(path.join(ROOT, 'bin', 'drainprof.js'))});\n`, { mode: 0o755 });
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    fs.writeFileSync(path.join(pkgDir, 'package.json'), JSON.stringify({ name: 'drainprof', version, exports: exportsMap, bin: { drainprof: 'bin/drainprof.js' } }));
+    fs.mkdirSync(path.join(project, 'node_modules', '.bin'), { recursive: true });
+    fs.symlinkSync(path.join(pkgDir, 'bin', 'drainprof.js'), path.join(project, 'node_modules', '.bin', 'drainprof'));
+    for (const peer of PEERS) {
+      const from = path.join(ROOT, 'node_modules', peer);
+      if (!fs.existsSync(from)) continue; // the sample that needs it fails and says so
+      const to = path.join(project, 'node_modules', peer);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.symlinkSync(from, to, 'dir');
+    }
+    env = {
+      ...process.env,
+      HOME: home,
+      PATH: `${path.join(project, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
+      npm_config_offline: 'true',
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+    };
+  });
+
+  afterAll(() => {
+    if (project) fs.rmSync(path.dirname(project), { recursive: true, force: true });
+  });
+
+  it('marks every skipped block with a reason, and sparingly', () => {
+    const skipped = BLOCKS.filter((b) => 'not-run' in b.markers);
+    for (const b of skipped) expect(b.markers['not-run'], `README line ${b.line}`).not.toBe('');
+    expect(skipped.length).toBeLessThanOrEqual(2);
+    const runnable = BLOCKS.filter((b) => RUNNABLE.has(b.lang));
+    expect(runnable.length).toBeGreaterThanOrEqual(10);
+    expect(BLOCKS.every((b) => ['ts', 'js', 'sh', 'c', 'text', 'json'].includes(b.lang))).toBe(true);
+  });
+
+  it('starts with the command that installs and runs the demo, and npm test', () => {
+    const first = BLOCKS[0];
+    expect(first.line).toBeLessThanOrEqual(5);
+    expect(first.code).toMatch(/^npm install && npx drainprof demo\b/m);
+    expect(first.code).toMatch(/^npm test\b/m);
+  });
+
+  it('type-checks the TypeScript samples against lib/', () => {
+    const dir = fs.mkdtempSync(path.join(project, 'typecheck-')); // resolves the peers from project/node_modules
+    const files = BLOCKS.filter((b) => b.lang === 'ts').map((b, i) => {
+      const file = path.join(dir, b.markers.file ?? `sample-${i}.ts`);
+      fs.writeFileSync(file, b.code);
+      return file;
+    });
+    const program = ts.createProgram(files, {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ES2022,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      lib: ['lib.es2022.d.ts', 'lib.esnext.disposable.d.ts'],
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+      typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+      baseUrl: dir,
+      paths: TYPE_PATHS,
+    });
+    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
+      const where = d.file ? `${path.basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : '';
+      return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('validates the report example against the format', () => {
+    const examples = BLOCKS.filter((b) => b.markers.check === 'report');
+    expect(examples).toHaveLength(1);
+    const json = JSON.parse(examples[0].code);
+    expect(parseDiagnosticReport(json)).toEqual(json);
+  });
+
+  it('shows the error code table of the library', () => {
+    const section = README.slice(README.indexOf('## Error codes'), README.indexOf('## Hostile input'));
+    const rows = [...section.matchAll(/^\| `(ERR_[A-Z_]+)` \| (\w+) \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(Object.entries(ERROR_CODES).map(([code, e]) => [code, e.class])));
+  });
+
+  describe.each(steps().map((s) => [`${s.block.lang} block at README line ${s.block.line}`, s] as const))('%s', (_name, step) => {
+    it(step.block.lang === 'c' ? 'is saved for the build that follows' : 'runs and prints what the README says', () => {
+      const { block, fileName } = step;
+      if (block.lang === 'c') {
+        expect(block.markers.file, 'a C block needs <!-- file: NAME.c -->').toMatch(/\.c$/);
+        fs.writeFileSync(path.join(project, fileName), block.code);
+        const later = BLOCKS.filter((b) => b.lang === 'sh' && b.line > block.line);
+        expect(later.some((b) => b.code.includes(fileName)), `no sh block builds ${fileName}`).toBe(true);
+        return;
+      }
+      let command: string[];
+      const cwd = block.markers.cwd === 'checkout' ? ROOT : project;
+      if (block.lang === 'sh') {
+        command = ['bash', '-eo', 'pipefail', '-c', block.code];
+      } else {
+        let file = path.join(project, fileName);
+        fs.writeFileSync(file, block.code);
+        if (block.lang === 'ts') {
+          const js = ts.transpileModule(block.code, {
+            compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+            fileName,
+          }).outputText;
+          file = file.replace(/\.ts$/, '.mjs');
+          fs.writeFileSync(file, js);
+        }
+        command = [process.execPath, file];
+      }
+      const r = spawnSync(command[0], command.slice(1), { cwd, env, encoding: 'utf8', timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
+      if (r.error) throw r.error;
+      expect(r.status, `exit status of README line ${block.line}\n${r.stderr}`).toBe(0);
+      if (step.expected !== null) expect(r.stdout).toBe(step.expected);
+    }, 300_000);
+  });
+});
