@@ -245,6 +245,50 @@ static void test_large_report(void)
     }
 }
 
+/* The buffer wraps and grows while wrapped (partial drains between bursts),
+ * then overflows: FIFO order and the dropped count hold throughout. */
+static void test_wrap_and_grow(void)
+{
+    FOR_EACH_DIAGNOSTIC_CONFIG(c) {
+        dpt_set_ctx("buffer wraps, grows and overflows", c->name);
+        drainprof *prof = create_diag(c->storage, 100);
+        REQUIRE(prof != NULL);
+        uint64_t next_gid = 1, next_expected = 1, dropped = 0;
+        uint32_t buffered = 0;
+        int failures = 0;
+        /* bursts of closes and partial drains, sized to wrap at every size */
+        static const uint32_t bursts[][2] = {
+            { 10, 5 }, { 20, 7 }, { 3, 0 }, { 40, 11 }, { 70, 33 }, { 150, 100 }, { 5, 0 }, { 0, 100 },
+        };
+        for (size_t b = 0; b < sizeof bursts / sizeof bursts[0]; b++) {
+            for (uint32_t k = 0; k < bursts[b][0]; k++) {
+                pinned_close(prof, next_gid++, 1);
+                if (buffered == 100) {
+                    dropped++;
+                    next_expected++;
+                } else {
+                    buffered++;
+                }
+            }
+            drainprof_pinning_report *r[100];
+            uint32_t n = drainprof_drain_reports(prof, r, bursts[b][1]);
+            failures += n != (bursts[b][1] < buffered ? bursts[b][1] : buffered);
+            for (uint32_t i = 0; i < n; i++) {
+                failures += r[i]->granule_id != next_expected++;
+                drainprof_pinning_report_free(r[i]);
+            }
+            buffered -= n;
+            drainprof_ext_snapshot_t e = dpt_ext_snap(prof);
+            failures += e.dropped_reports != dropped;
+        }
+        EXPECT_INT(failures, 0);
+        EXPECT_UINT(buffered, 0);
+        EXPECT_UINT(next_expected, next_gid);
+        CHECK(dropped > 0);
+        drainprof_destroy(prof);
+    }
+}
+
 int main(void)
 {
     test_contents();
@@ -253,5 +297,6 @@ int main(void)
     test_max_buffered_zero();
     test_production_ignores_buffer();
     test_large_report();
+    test_wrap_and_grow();
     return dpt_finish();
 }
