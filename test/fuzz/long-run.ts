@@ -1,7 +1,7 @@
 // Long differential fuzzing run: >= 10 000 000 operations per configuration, each divergence
 // printed with its seed and shrunk to a minimal reproduction. Not part of `npm test`; run with
 //
-//   npx vitest run --config test/fuzz/vitest.long.config.ts
+//   npx vitest run --config test/fuzz/vitest.long.config.mts
 //
 // Environment:
 //   DRAINPROF_LONG_OPS=N       operations per configuration (default 10000000)
