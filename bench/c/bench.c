@@ -23,7 +23,7 @@
 #include "drainprof.h"
 #include "drainprof_ext.h"
 
-#define REPS 15
+#define REPS 21
 
 static double clock_sec(clockid_t id)
 {
@@ -41,7 +41,7 @@ static double now_sec(void)
  * share of its wall time: on a loaded machine, 2-thread rows would otherwise
  * measure time slicing instead of two threads running at once. */
 #define MIN_ONCPU 0.95
-#define MAX_ATTEMPTS 400
+#define MAX_ATTEMPTS 3000
 
 typedef struct timing {
     double start, end;  /* CLOCK_MONOTONIC */
@@ -316,7 +316,7 @@ int main(void)
 {
     /* One malloc arena, so mallinfo2 sees the allocations of every thread. */
     mallopt(M_ARENA_MAX, 1);
-    const uint64_t N = 1000000;
+    const uint64_t N = 250000;
 
     result base1 = measure(OP_BASELINE, NULL, 1, true, N);
     result base2 = measure(OP_BASELINE, NULL, 2, true, N);

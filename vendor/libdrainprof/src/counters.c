@@ -40,10 +40,23 @@ dp_block *dp_block_get(drainprof *p, uint32_t slot)
     dp_block *b = atomic_load_explicit(&p->blocks[slot], DP_ACQUIRE);
     if (b != NULL)
         return b;
-    b = aligned_alloc(DP_CACHE_LINE, sizeof *b);
+    _Static_assert(sizeof(dp_block) <= DP_BLOCK_CELLS0, "block overlaps its inline cells");
+    uint32_t n0 = dp_seg_len(p, 0);
+    bool inline0 = n0 <= DP_BLOCK_CELLS0_MAX;
+    size_t bytes = inline0 ? DP_BLOCK_CELLS0 + (((size_t)n0 * 8u + DP_CACHE_LINE - 1u) &
+                                                ~(size_t)(DP_CACHE_LINE - 1u))
+                           : sizeof *b;
+    b = aligned_alloc(DP_CACHE_LINE, bytes);
     if (b == NULL)
         return NULL;
     block_init(b, DP_BLOCK_NATIVE);
+    if (inline0) {
+        _Atomic int64_t *cells = (_Atomic int64_t *)((char *)b + DP_BLOCK_CELLS0);
+        for (uint32_t i = 0; i < n0; i++)
+            atomic_init(&cells[i], 0);
+        b->cells0_inline = true;
+        atomic_init(&b->cells[0], cells);
+    }
     dp_block *expected = NULL;
     if (!atomic_compare_exchange_strong_explicit(&p->blocks[slot], &expected, b,
                                                  DP_RELEASE, DP_ACQUIRE)) {
@@ -174,7 +187,7 @@ void dp_counters_destroy(drainprof *p)
         dp_block *b = atomic_load_explicit(&p->blocks[s], DP_RELAXED);
         if (b == NULL)
             continue;
-        for (uint32_t k = 0; k < DP_MAX_SEGS; k++)
+        for (uint32_t k = b->cells0_inline ? 1u : 0u; k < DP_MAX_SEGS; k++)
             free(atomic_load_explicit(&b->cells[k], DP_RELAXED));
         free(b);
         atomic_store_explicit(&p->blocks[s], NULL, DP_RELAXED);

@@ -211,7 +211,15 @@ typedef struct dp_block {
      * granule_close sums and zeroes it. */
     _Atomic(_Atomic int64_t *) cells[DP_MAX_SEGS];
     int kind;
+    bool cells0_inline;          /* segment 0 lives at DP_BLOCK_CELLS0 */
 } __attribute__((aligned(DP_CACHE_LINE))) dp_block;
+
+/* A native block is allocated with its segment-0 cells at this offset when
+ * they fit below 4 KiB: then no such cell shares its address bits 0..11 with
+ * the block's first line, so the hot path's loads never falsely wait on the
+ * previous call's cell store (4K aliasing), wherever malloc puts the block. */
+#define DP_BLOCK_CELLS0 512u
+#define DP_BLOCK_CELLS0_MAX ((4096u - DP_BLOCK_CELLS0 - DP_CACHE_LINE) / 8u)
 
 /* ------------------------------------------------------------ diagnostic */
 
