@@ -45,7 +45,11 @@ export interface NativeBinding {
   destroy(handle: Handle): void;
   readonly napiVersion: number;
   /** For the test suite only. */
-  readonly testHooks: { closeOnThread(handle: Handle, granuleId: number | bigint): number };
+  readonly testHooks: {
+    closeOnThread(handle: Handle, granuleId: number | bigint): number;
+    /** [glue states allocated, C profilers not destroyed] in this environment. */
+    liveProfilers(): [number, number];
+  };
 }
 
 const load = require('node-gyp-build') as (dir: string) => unknown;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -23,6 +24,9 @@ struct Packed {
   std::vector<uint64_t> u64;
   std::vector<double> f64;
   std::vector<std::string> extra_files;
+  // onPinning only: the report was queued on the JS thread, which took a
+  // strong reference to lib/'s delivery state for it (see OnPinning).
+  bool holds_state_ref = false;
 };
 
 void DeliverPinning(Napi::Env env, Napi::Function deliver, ProfilerWrap* wrap, Packed* packed);
@@ -60,6 +64,7 @@ struct ProfilerWrap {
   bool queue_open = false;          // not yet released
   bool queue_alive = false;         // not yet finalized
   Napi::ObjectReference state;      // lib/'s per-profiler delivery state, weak while in use
+  std::thread::id js_thread;        // the thread of the environment that created it
 
   uint32_t js_refs = 0;             // the handle + each bound function
 };

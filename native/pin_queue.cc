@@ -6,7 +6,15 @@
 // a thread-safe function; DeliverPinning runs later on the JS thread. Closes
 // made from JS are delivered the same way, so the callback always runs
 // asynchronously, after granuleClose() has returned, in close order.
+//
+// lib/'s delivery state is referenced weakly so that a dropped profiler can be
+// collected even when its onPinning closure refers to it. A report queued by a
+// close on the JS thread takes a strong reference until it is delivered, so it
+// is never lost to GC; one queued by another thread cannot (N-API references
+// are JS-thread only), and if the profiler is collected before delivery lib/
+// emits a DRAINPROF_REPORT_DROPPED warning instead.
 #include <new>
+#include <thread>
 
 #include "addon.h"
 
@@ -23,7 +31,16 @@ void OnPinning(const drainprof_pinning_report* report, void* user_data) {
     delete packed;
     return;
   }
-  if (wrap->queue.NonBlockingCall(packed) != napi_ok) delete packed;
+  if (std::this_thread::get_id() == wrap->js_thread && !wrap->state.IsEmpty()) {
+    packed->holds_state_ref =
+        napi_reference_ref(wrap->state.Env(), static_cast<napi_ref>(wrap->state), nullptr) == napi_ok;
+  }
+  if (wrap->queue.NonBlockingCall(packed) != napi_ok) {
+    if (packed->holds_state_ref) {
+      napi_reference_unref(wrap->state.Env(), static_cast<napi_ref>(wrap->state), nullptr);
+    }
+    delete packed;
+  }
 }
 
 // deliver(state | undefined, u64, f64, extraFiles): lib/'s dispatcher builds
@@ -44,6 +61,9 @@ void DeliverPinning(Napi::Env env, Napi::Function deliver, ProfilerWrap* wrap, P
   } catch (const Napi::Error&) {
     // lib/'s dispatcher catches everything the user's callbacks throw; what is
     // left is the environment shutting down mid-call. Nothing to deliver to.
+  }
+  if (packed->holds_state_ref && !wrap->state.IsEmpty()) {
+    napi_reference_unref(env, static_cast<napi_ref>(wrap->state), nullptr);
   }
 }
 

@@ -118,6 +118,7 @@ Napi::Value CreateProfiler(const Napi::CallbackInfo& info) {
     wrap->queue.Unref(env);
     wrap->queue_open = wrap->queue_alive = true;
     wrap->state = Napi::Weak(info[9].As<Napi::Object>());
+    wrap->js_thread = std::this_thread::get_id();
   }
 
   AddonData* addon = env.GetInstanceData<AddonData>();

@@ -25,11 +25,24 @@ Napi::Value CloseOnThread(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), result);
 }
 
+// liveProfilers() -> [wraps, cores]: profilers of this environment whose glue
+// state is still allocated, and those whose C profiler is not destroyed yet.
+Napi::Value LiveProfilers(const Napi::CallbackInfo& info) {
+  AddonData* addon = info.Env().GetInstanceData<AddonData>();
+  uint32_t cores = 0;
+  for (ProfilerWrap* wrap : addon->live) cores += wrap->prof != nullptr;
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out[0u] = Napi::Number::New(info.Env(), static_cast<double>(addon->live.size()));
+  out[1u] = Napi::Number::New(info.Env(), cores);
+  return out;
+}
+
 }  // namespace
 
 void InitTestHooks(Napi::Env env, Napi::Object exports) {
   Napi::Object hooks = Napi::Object::New(env);
   hooks["closeOnThread"] = Napi::Function::New(env, CloseOnThread, "closeOnThread");
+  hooks["liveProfilers"] = Napi::Function::New(env, LiveProfilers, "liveProfilers");
   exports["testHooks"] = hooks;
 }
 
