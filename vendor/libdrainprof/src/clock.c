@@ -50,11 +50,6 @@ uint64_t dp_clock_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t dp_clock_stamp_tsc(void)
-{
-    return dp_stamp(true);
-}
-
 dp_time_pair dp_clock_pair(bool use_tsc)
 {
     dp_time_pair t;

@@ -123,28 +123,42 @@ int64_t dp_counters_net(const drainprof *p, const dp_rec *rec, bool zero)
     return net;
 }
 
+typedef struct totals {
+    uint64_t allocs, deallocs, failed_regs, failed_deregs;
+} totals;
+
+static void block_totals(const dp_block *b, totals *t)
+{
+    dp_block *mb = (dp_block *)b;
+    switch (b->kind) {
+    case DP_BLOCK_NATIVE:
+    case DP_BLOCK_OVERFLOW:
+        t->allocs += atomic_load_explicit(&mb->allocs, DP_RELAXED);
+        t->deallocs += atomic_load_explicit(&mb->deallocs, DP_RELAXED);
+        t->failed_regs += atomic_load_explicit(&mb->failed_registers, DP_RELAXED);
+        t->failed_deregs += atomic_load_explicit(&mb->failed_deregisters, DP_RELAXED);
+        break;
+    default:
+        break;
+    }
+}
+
 void dp_counters_totals(const drainprof *p, uint64_t *allocs, uint64_t *deallocs,
                         uint64_t *failed_regs, uint64_t *failed_deregs)
 {
     drainprof *mp = (drainprof *)p;
-    uint64_t a = atomic_load_explicit(&mp->overflow.allocs, DP_RELAXED);
-    uint64_t d = atomic_load_explicit(&mp->overflow.deallocs, DP_RELAXED);
-    uint64_t fr = atomic_load_explicit(&mp->overflow.failed_registers, DP_RELAXED);
-    uint64_t fd = atomic_load_explicit(&mp->overflow.failed_deregisters, DP_RELAXED);
+    totals t = {0, 0, 0, 0};
+    block_totals(&mp->overflow, &t);
     uint32_t hw = atomic_load_explicit(&mp->block_hw, DP_ACQUIRE);
     for (uint32_t s = 1; s <= hw; s++) {
-        dp_block *b = atomic_load_explicit(&mp->blocks[s], DP_ACQUIRE);
-        if (b == NULL)
-            continue;
-        a += atomic_load_explicit(&b->allocs, DP_RELAXED);
-        d += atomic_load_explicit(&b->deallocs, DP_RELAXED);
-        fr += atomic_load_explicit(&b->failed_registers, DP_RELAXED);
-        fd += atomic_load_explicit(&b->failed_deregisters, DP_RELAXED);
+        const dp_block *b = atomic_load_explicit(&mp->blocks[s], DP_ACQUIRE);
+        if (b != NULL)
+            block_totals(b, &t);
     }
-    if (allocs) *allocs = a;
-    if (deallocs) *deallocs = d;
-    if (failed_regs) *failed_regs = fr;
-    if (failed_deregs) *failed_deregs = fd;
+    if (allocs) *allocs = t.allocs;
+    if (deallocs) *deallocs = t.deallocs;
+    if (failed_regs) *failed_regs = t.failed_regs;
+    if (failed_deregs) *failed_deregs = t.failed_deregs;
 }
 
 static void block_zero(const drainprof *p, dp_block *b)

@@ -66,7 +66,6 @@ typedef struct dp_time_pair {
 bool dp_clock_tsc_usable(void);
 uint64_t dp_clock_now_ns(void);
 dp_time_pair dp_clock_pair(bool use_tsc);
-uint64_t dp_clock_stamp_tsc(void);
 /* Maps `stamp` taken between `open` and `close` onto CLOCK_MONOTONIC ns. */
 uint64_t dp_clock_stamp_to_ns(bool use_tsc, uint64_t stamp, dp_time_pair open,
                               dp_time_pair close);

@@ -158,10 +158,10 @@ static inline bool rec_holds(const dp_rec *r, uint64_t id, uint64_t *gen)
 }
 
 /* Lock-free. A hit is confirmed by the record itself (open, same id, same
- * gen before and after reading the id), so a torn or stale view of the
- * index can only cause a miss; a miss is trusted only when no deletion or
- * growth ran meanwhile (index_seq unchanged and even), otherwise the probe
- * is retried. */
+ * gen before and after reading the id), so it is correct whatever state the
+ * index was in, even mid-deletion. A torn or stale view can only cause a
+ * miss, and a miss is trusted only when no deletion or growth ran meanwhile
+ * (index_seq even and unchanged); otherwise the probe is retried. */
 dp_rec *dp_table_lookup(const drainprof *p, uint64_t id, uint64_t *gen)
 {
     drainprof *mp = (drainprof *)p;
@@ -169,24 +169,22 @@ dp_rec *dp_table_lookup(const drainprof *p, uint64_t id, uint64_t *gen)
     uint32_t frag = (uint32_t)(h >> 32);
     for (;;) {
         uint32_t s1 = atomic_load_explicit(&mp->index_seq, DP_ACQUIRE);
-        if ((s1 & 1u) == 0) {
-            const dp_index *ix = atomic_load_explicit(&mp->index, DP_ACQUIRE);
-            uint32_t i = (uint32_t)h & ix->mask;
-            for (uint32_t n = 0; n <= ix->mask; n++) {
-                uint64_t e = atomic_load_explicit(&((dp_index *)ix)->slots[i], DP_ACQUIRE);
-                if (e == 0)
-                    break;
-                if ((uint32_t)(e >> 32) == frag) {
-                    dp_rec *r = dp_rec_at(p, (uint32_t)e - 1u);
-                    if (rec_holds(r, id, gen))
-                        return r;
-                }
-                i = (i + 1u) & ix->mask;
+        const dp_index *ix = atomic_load_explicit(&mp->index, DP_ACQUIRE);
+        uint32_t i = (uint32_t)h & ix->mask;
+        for (uint32_t n = 0; n <= ix->mask; n++) {
+            uint64_t e = atomic_load_explicit(&((dp_index *)ix)->slots[i], DP_ACQUIRE);
+            if (e == 0)
+                break;
+            if ((uint32_t)(e >> 32) == frag) {
+                dp_rec *r = dp_rec_at(p, (uint32_t)e - 1u);
+                if (rec_holds(r, id, gen))
+                    return r;
             }
-            atomic_thread_fence(DP_ACQUIRE);
-            if (atomic_load_explicit(&mp->index_seq, DP_RELAXED) == s1)
-                return NULL;
+            i = (i + 1u) & ix->mask;
         }
+        atomic_thread_fence(DP_ACQUIRE);
+        if ((s1 & 1u) == 0 && atomic_load_explicit(&mp->index_seq, DP_RELAXED) == s1)
+            return NULL;
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
