@@ -20,6 +20,9 @@ DPT_FLAGS_asan  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all
 DPT_FLAGS_tsan  := -O1 -g -fsanitize=thread
 
 DPT_CPPFLAGS := -I$(INCLUDE_DIR) -I$(DPT_DIR)
+
+# test_oom fails the library's allocations one by one through link-time wrappers.
+DPT_LDFLAGS_oom := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign
 DPT_LDLIBS   := $(LIB_LDLIBS) -lpthread -lm
 
 # $(1) = variant: objects of the library and one binary per test program.
@@ -33,7 +36,8 @@ $(OUT)/$(1)/obj/%.o: %.c
 
 $(OUT)/$(1)/test_%: $(DPT_DIR)/test_%.c $(DPT_DIR)/harness.h $$(DPT_OBJS_$(1))
 	@mkdir -p $$(@D)
-	$$(CC) $(WARN_CFLAGS) $$(DPT_FLAGS_$(1)) $(DPT_CPPFLAGS) $$< $$(DPT_OBJS_$(1)) -o $$@ $(DPT_LDLIBS)
+	$$(CC) $(WARN_CFLAGS) $$(DPT_FLAGS_$(1)) $(DPT_CPPFLAGS) $$< $$(DPT_OBJS_$(1)) -o $$@ \
+	    $$(DPT_LDFLAGS_$$*) $(DPT_LDLIBS)
 
 -include $$(DPT_OBJS_$(1):.o=.d)
 endef
