@@ -26,7 +26,7 @@ export class Progress {
     const now = Date.now();
     if (now - this.lastUpdate < 100) return;
     this.lastUpdate = now;
-    const width = Math.max(20, (this.io.stderr.columns ?? 80) - 1);
+    const width = Math.max(20, (this.io.stderr.columns || 80) - 1);
     const text = `drainprof: ${message}`.slice(0, width);
     this.io.stderr.write(`\r${text.padEnd(this.lastLength)}`);
     this.lastLength = text.length;

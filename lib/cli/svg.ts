@@ -86,8 +86,9 @@ export function renderLinePlot(opts: PlotOptions): string {
   out.push(`<text class="x-label" x="${r(margin.left + pw / 2)}" y="${height - 14}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`);
   out.push(`<text class="y-label" transform="translate(20 ${r(margin.top + ph / 2)}) rotate(-90)" text-anchor="middle">${escapeXml(opts.yLabel)}</text>`);
 
-  // Series and legend.
-  opts.series.forEach((s, i) => {
+  // Series, the first listed painted last so it stays visible where lines overlap (p = 0 at the
+  // bottom of the demo's plot), and the legend in the listed order.
+  [...opts.series.entries()].reverse().forEach(([i, s]) => {
     const color = PALETTE[i % PALETTE.length];
     const d = s.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${r(px(x))} ${r(py(y / scale))}`).join(' ');
     const data = Object.entries(s.data ?? {}).map(([k, v]) => ` data-${k}="${escapeXml(v)}"`).join('');

@@ -13,27 +13,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../lib/index.js';
 import { parseDiagnosticReport } from '../../lib/integrations/report.js';
 import { codeBlocks, type CodeBlock } from './markdown';
+import { ROOT, makeUserProject, type UserProject } from './user-project';
 
-const ROOT = path.resolve(__dirname, '../..');
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const BLOCKS = codeBlocks(README);
 const RUNNABLE = new Set(['ts', 'js', 'sh']);
 
-/** The package's public entry points, as package.json "exports" maps them. */
-const ENTRY_POINTS: Record<string, { require: string; import?: string }> = {
-  '.': { require: 'dist/index.js', import: 'dist/index.mjs' },
-  './prometheus': { require: 'dist/integrations/prometheus.js' },
-  './opentelemetry': { require: 'dist/integrations/opentelemetry.js' },
-  './report': { require: 'dist/integrations/report.js' },
-};
 /** The same entry points for the type checker. */
 const TYPE_PATHS: Record<string, string[]> = {
   drainprof: [path.join(ROOT, 'lib/index.ts')],
@@ -41,8 +32,6 @@ const TYPE_PATHS: Record<string, string[]> = {
   'drainprof/opentelemetry': [path.join(ROOT, 'lib/integrations/opentelemetry.ts')],
   'drainprof/report': [path.join(ROOT, 'lib/integrations/report.ts')],
 };
-/** Optional peer dependencies the samples import, linked from this checkout's node_modules. */
-const PEERS = ['prom-client', '@opentelemetry/api'];
 
 interface Step {
   block: CodeBlock;
@@ -66,55 +55,17 @@ function steps(): Step[] {
 }
 
 describe('README.md', () => {
+  let user: UserProject;
   let project: string;
-  let home: string;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(() => {
-    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'drainprof-readme-'));
-    project = path.join(base, 'project');
-    home = path.join(base, 'home');
-    fs.mkdirSync(home, { recursive: true });
-    const pkgDir = path.join(project, 'node_modules', 'drainprof');
-    fs.mkdirSync(path.join(pkgDir, 'bin'), { recursive: true });
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'readme-samples', private: true, dependencies: { drainprof: '*' } }));
-    // A stand-in for the installed package: same name and entry points, forwarding to dist/.
-    const exportsMap: Record<string, unknown> = {};
-    for (const [subpath, target] of Object.entries(ENTRY_POINTS)) {
-      const stem = subpath === '.' ? 'index' : subpath.slice(2);
-      fs.writeFileSync(path.join(pkgDir, `${stem}.cjs`), `module.exports = require(${JSON.stringify(path.join(ROOT, target.require))});\n`);
-      if (target.import !== undefined) {
-        fs.writeFileSync(path.join(pkgDir, `${stem}.mjs`), `export * from ${JSON.stringify(pathToFileURL(path.join(ROOT, target.import)).href)};\n`);
-        exportsMap[subpath] = { import: `./${stem}.mjs`, require: `./${stem}.cjs` };
-      } else {
-        exportsMap[subpath] = `./${stem}.cjs`;
-      }
-    }
-    fs.writeFileSync(path.join(pkgDir, 'bin', 'drainprof.js'), `#!/usr/bin/env node\nrequire(${JSON.stringify(path.join(ROOT, 'bin', 'drainprof.js'))});\n`, { mode: 0o755 });
-    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-    fs.writeFileSync(path.join(pkgDir, 'package.json'), JSON.stringify({ name: 'drainprof', version, exports: exportsMap, bin: { drainprof: 'bin/drainprof.js' } }));
-    fs.mkdirSync(path.join(project, 'node_modules', '.bin'), { recursive: true });
-    fs.symlinkSync(path.join(pkgDir, 'bin', 'drainprof.js'), path.join(project, 'node_modules', '.bin', 'drainprof'));
-    for (const peer of PEERS) {
-      const from = path.join(ROOT, 'node_modules', peer);
-      if (!fs.existsSync(from)) continue; // the sample that needs it fails and says so
-      const to = path.join(project, 'node_modules', peer);
-      fs.mkdirSync(path.dirname(to), { recursive: true });
-      fs.symlinkSync(from, to, 'dir');
-    }
-    env = {
-      ...process.env,
-      HOME: home,
-      PATH: `${path.join(project, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
-      npm_config_offline: 'true',
-      npm_config_update_notifier: 'false',
-      npm_config_fund: 'false',
-    };
+    user = makeUserProject('drainprof-readme-');
+    project = user.dir;
+    env = user.env;
   });
 
-  afterAll(() => {
-    if (project) fs.rmSync(path.dirname(project), { recursive: true, force: true });
-  });
+  afterAll(() => user?.remove());
 
   it('marks every skipped block with a reason, and sparingly', () => {
     const skipped = BLOCKS.filter((b) => 'not-run' in b.markers);
