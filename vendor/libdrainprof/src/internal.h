@@ -166,8 +166,8 @@ typedef struct dp_rec {
      * reset()), so (record, gen) names one life of one granule. */
     _Atomic uint64_t gen;
     _Atomic uint64_t id;
-    /* Net count of threads without a private counter block (overflow),
-     * updated with atomic read-modify-writes. */
+    /* Net count from threads without a private cell (no slot, or out of
+     * memory), updated with atomic read-modify-writes. */
     _Atomic int64_t shared_net;
     uint32_t index;
     uint32_t next_free;
@@ -189,7 +189,7 @@ typedef struct dp_index {
 /* ------------------------------------------------------- counter blocks */
 
 enum dp_block_kind {
-    DP_BLOCK_NATIVE = 0,    /* one thread writes; relaxed load + store */
+    DP_BLOCK_NATIVE = 0,    /* one thread writes; single-writer updates */
     DP_BLOCK_OVERFLOW = 1   /* shared by threads without a slot; atomic RMW */
     /* A block kind over foreign memory (e.g. float64 cells written by
      * JavaScript threads) slots in here: counters.c sums by kind. */
