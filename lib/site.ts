@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { binding, type Handle } from './binding.js';
 import { coreError } from './errors.js';
+import { checkSite } from './validate.js';
 
 /** The V8 call-site methods used here (NodeJS.CallSite). */
 interface CallSite {
@@ -46,6 +47,15 @@ export function callerOf(fn: Function): CallSite | undefined {
   }
 }
 
+/** A site as allocRegisterSite takes it: an interned file index, line, column. */
+export interface ResolvedSite {
+  readonly file: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+const STRING_CACHE_LIMIT = 4096;
+
 function displayName(file: string): string {
   if (file.startsWith('file://')) {
     try {
@@ -69,6 +79,8 @@ export class SiteTable {
   readonly #byName = new Map<string, number>();
   /** V8 script names (file:// URLs for ES modules) -> index. */
   readonly #byScript = new Map<string, number>();
+  /** Explicit site strings already parsed, bounded (sites are few; junk must not grow it). */
+  readonly #byString = new Map<string, ResolvedSite>();
 
   /** Index of `file`, interning it on first use. */
   intern(handle: Handle, file: string): number {
@@ -80,6 +92,18 @@ export class SiteTable {
       this.files.push(file);
     }
     return index;
+  }
+
+  /** An explicit site string, parsed and interned once. */
+  resolveString(handle: Handle, site: string, call: string): ResolvedSite {
+    let resolved = this.#byString.get(site);
+    if (resolved === undefined) {
+      const parsed = checkSite(site, call);
+      resolved = { file: this.intern(handle, parsed.file), line: parsed.line, column: parsed.column };
+      if (this.#byString.size >= STRING_CACHE_LIMIT) this.#byString.clear();
+      this.#byString.set(site, resolved);
+    }
+    return resolved;
   }
 
   /** Index of a V8 script name, shown as a path when it is a file URL. */

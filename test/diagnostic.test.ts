@@ -51,6 +51,19 @@ describe.each(STORAGES)('diagnostic / %s', (storage) => {
     p.destroy();
   });
 
+  it('parses each site string once, and stays right past the parse cache size', () => {
+    const p = make();
+    p.granuleOpen(1);
+    for (let i = 0; i < 5000; i++) p.allocRegister(1, i, 1, `f${i % 4500}.js:${i}:${i % 7}`);
+    for (let i = 0; i < 3; i++) p.allocRegister(1, 9000 + i, 1, 'same.js:1:2');
+    p.granuleClose(1);
+    const sites = p.drainReports()[0]!.pinningAllocs.map((a) => a.site);
+    expect(sites).toHaveLength(5003);
+    sites.slice(0, 5000).forEach((site, i) => expect(site).toEqual({ file: `f${i % 4500}.js`, line: i, column: i % 7 }));
+    expect(sites.slice(5000)).toEqual(Array(3).fill({ file: 'same.js', line: 1, column: 2 }));
+    p.destroy();
+  });
+
   it('builds frozen pinning reports with bigint ids and instants', () => {
     const p = make();
     const t0 = process.hrtime.bigint();
