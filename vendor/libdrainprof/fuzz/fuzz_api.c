@@ -56,17 +56,6 @@ static const char file_empty[] = "";
 static const char *const file_table[5] = {NULL, file_a, file_a_copy, file_b, file_empty};
 static const uint32_t line_table[4] = {0, 1, 2, UINT32_MAX};
 
-static int gidx_of(uint64_t id) {
-    for (int i = 0; i < NG; i++)
-        if (gid_table[i] == id) return i;
-    return -1;
-}
-static int aidx_of(uint64_t id) {
-    for (int i = 0; i < NA; i++)
-        if (aid_table[i] == id) return i;
-    return -1;
-}
-
 /* ---- shadow -------------------------------------------------------------------------------- */
 typedef struct {
     int aidx;
@@ -132,6 +121,7 @@ typedef struct {
 } shadow;
 
 static shadow sh;
+static void check_snapshot(void);
 static drainprof *prof;
 
 /* Callback mode: what the next report must look like. */
@@ -142,7 +132,11 @@ static struct {
     uint32_t total_allocs;
     const entries *pins;
     uint64_t pinned_closes;
+    int reenter;        /* the callback opens and closes a granule of its own */
 } cb;
+
+/* Not in gid_table: used only from inside the callback. */
+#define REENTRANT_GID UINT64_C(0xdeadbeef00)
 
 static void shadow_free(void) {
     for (int i = 0; i < NG; i++) free(sh.g[i].live.v);
@@ -224,6 +218,24 @@ static void add_record(const pin *p) {
     }
     sh.records[sh.nrecords++] = *p;
     set_resolved(p, 1);
+}
+
+/* Lowering the limit drops the oldest pins and records, each counted. */
+static void set_lifetime_limit(uint32_t limit) {
+    CHECK(drainprof_ext_set_lifetime_limit(prof, limit) == 0, "set_lifetime_limit(%u)", limit);
+    sh.lifetime_limit = limit;
+    while (sh.npins > limit) {
+        memmove(sh.pins, sh.pins + 1, (sh.npins - 1) * sizeof *sh.pins);
+        sh.npins--;
+        sh.s.dropped_lifetime_records++;
+    }
+    while (sh.nrecords > limit) {
+        if (!FUZZ_STRICT_UNRESOLVED) set_resolved(&sh.records[0], 0);
+        memmove(sh.records, sh.records + 1, (sh.nrecords - 1) * sizeof *sh.records);
+        sh.nrecords--;
+        sh.s.dropped_lifetime_records++;
+    }
+    check_snapshot();
 }
 
 static uint64_t open_count(void) {
@@ -333,6 +345,24 @@ static void on_pinning(const drainprof_pinning_report *r, void *user) {
     CHECK(s.pinned_closes == cb.pinned_closes, "snapshot in callback: pinned %" PRIu64 " != %" PRIu64, s.pinned_closes, cb.pinned_closes);
     drainprof_sweep(prof, &s);
     CHECK(drainprof_drain_reports(prof, NULL, 1) == 0, "drain in callback mode");
+    if (cb.reenter) {
+        /* No lock is held, so the callback may use the profiler: a granule of its own. */
+        int rc = drainprof_granule_open(prof, REENTRANT_GID);
+        if (rc == -1) {
+            check_last_error(DRAINPROF_EXT_ERR_CAPACITY, "open inside the callback");
+            sh.s.failed_opens++;
+            return;
+        }
+        CHECK(rc == 0, "open inside the callback returned %d", rc);
+        if (sh.s.base.open_granules + 1 > sh.s.base.peak_open_granules) sh.s.base.peak_open_granules = sh.s.base.open_granules + 1;
+        CHECK(drainprof_alloc_register(prof, REENTRANT_GID, 1, 1) == 0, "register inside the callback");
+        CHECK(drainprof_alloc_deregister(prof, REENTRANT_GID, 1) == 0, "deregister inside the callback");
+        sh.s.base.total_allocs++;
+        sh.s.base.total_deallocs++;
+        CHECK(drainprof_granule_close(prof, REENTRANT_GID) == 1, "drainable close inside the callback");
+        sh.s.base.total_closes++;
+        sh.s.base.drainable_closes++;
+    }
 }
 
 /* ---- operations ---------------------------------------------------------------------------- */
@@ -388,6 +418,7 @@ static void op_close(int gi) {
     cb.total_allocs = g->regs;
     cb.pins = &g->live;
     cb.pinned_closes = sh.s.base.pinned_closes;
+    cb.reenter = (gi & 1) && sh.cfg.log_interval == 0;
     int rc = drainprof_granule_close(prof, gid_table[gi]);
     CHECK(rc == (pinned ? 0 : 1), "close of %d (net %" PRId64 ") returned %d", gi, g->net, rc);
     CHECK(cb.seen == cb.expected, "callback seen %d expected %d", cb.seen, cb.expected);
@@ -965,6 +996,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 drainprof_reset(prof);
                 shadow_clear_state();
                 check_snapshot();
+            } else if ((a & 7) == 1 && diagnostic()) { /* change the lifetime limit mid-run */
+                static const uint32_t limits[4] = {0, 1, 2, 5};
+                set_lifetime_limit(limits[(a >> 4) & 3]);
             }
             break;
         case 15:

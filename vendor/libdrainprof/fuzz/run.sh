@@ -9,13 +9,13 @@
 #
 # Installs nothing. Needs clang with libFuzzer (Debian: apt-get install clang); set CC to
 # choose the compiler. Exit status: 0 clean, 1 a finding (crash, leak, failed check),
-# 2 missing tool or build failure. New crash inputs are written to out/ (not committed);
+# 2 missing tool or build failure. New crash inputs are written to fuzz/out/ (not committed);
 # copy a reproducer to fuzz/crashes/ to keep it.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 lib="$(cd "$here/.." && pwd)"
-out="$lib/out/fuzz"
+out="$here/out"
 
 find_clang() {
     if [[ -n "${CC:-}" ]]; then
