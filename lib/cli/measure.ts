@@ -27,6 +27,9 @@ export function forceGcFunction(): ForceGc {
     v8.setFlagsFromString('--expose-gc');
     // A fresh context created after the flag is set gets the gc function.
     gc = vm.runInNewContext('gc') as ForceGc;
+    if (typeof gc !== 'function') {
+      throw new Error('cannot force a garbage collection in this node; run it with --expose-gc (node --expose-gc $(which drainprof) demo)');
+    }
   }
   cachedGc = gc;
   return gc;
