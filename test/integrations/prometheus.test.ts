@@ -56,6 +56,18 @@ describe('drainprof/prometheus on a real prom-client registry', () => {
     expect(types.get('drainability_allocations_total')).toBe('counter');
   });
 
+  it('gives the same samples as the profiler\'s own exposition text (profiler.metrics())', async () => {
+    const profiler = newProfiler();
+    const registry = new Registry();
+    const labels = { service: 'checkout', region: 'eu' };
+    registerPrometheusMetrics(profiler, { registry, prefix: 'shop_slab', labels });
+    knownWorkload(profiler);
+    const viaPromClient = parse(await registry.metrics());
+    const viaCore = parse(profiler.metrics({ prefix: 'shop_slab', labels }));
+    expect(Object.fromEntries(viaPromClient.samples)).toEqual(Object.fromEntries(viaCore.samples));
+    expect(Object.fromEntries(viaPromClient.types)).toEqual(Object.fromEntries(viaCore.types));
+  });
+
   it('reads fresh values at every scrape', async () => {
     const profiler = newProfiler();
     const registry = new Registry();

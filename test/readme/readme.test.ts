@@ -16,7 +16,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../lib/index.js';
+import { Registry } from 'prom-client';
+import { ERROR_CODES, Profiler } from '../../lib/index.js';
+import { registerPrometheusMetrics } from '../../lib/integrations/prometheus.js';
 import { parseDiagnosticReport } from '../../lib/integrations/report.js';
 import { codeBlocks, type CodeBlock } from './markdown';
 import { ROOT, makeUserProject, type UserProject } from './user-project';
@@ -108,6 +110,25 @@ describe('README.md', () => {
       return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     expect(diagnostics).toEqual([]);
+  });
+
+  it('names only metrics the Prometheus collector and the profiler expose', async () => {
+    const mentioned = new Set(README.match(/\bdrainability_[a-z_]+/g));
+    expect(mentioned.size).toBeGreaterThanOrEqual(8);
+    const profiler = new Profiler();
+    try {
+      const registry = new Registry();
+      registerPrometheusMetrics(profiler, { registry });
+      const exposed = (text: string): Set<string> => new Set(text.match(/^drainability_[a-z_]+/gm));
+      const viaPromClient = exposed(await registry.metrics());
+      const viaCore = exposed(profiler.metrics());
+      for (const name of mentioned) {
+        expect(viaPromClient, name).toContain(name);
+        expect(viaCore, name).toContain(name);
+      }
+    } finally {
+      profiler.destroy();
+    }
   });
 
   it('validates the report example against the format', () => {
