@@ -174,11 +174,10 @@ export class Profiler implements Disposable {
       result = native.allocRegister(granuleId, allocId, size);
     } else if (site === undefined) {
       const caller = callerOf(kAllocRegister);
-      const script = caller?.getFileName();
-      result = script
-        ? native.allocRegisterSite(granuleId, allocId, size, sites.internScript(native.handle, script),
-          caller!.getLineNumber() ?? 0, caller!.getColumnNumber() ?? 0)
-        : native.allocRegister(granuleId, allocId, size);
+      const resolved = caller === undefined ? null : sites.resolveCaptured(native.handle, caller);
+      result = resolved === null
+        ? native.allocRegister(granuleId, allocId, size)
+        : native.allocRegisterSite(granuleId, allocId, size, resolved.file, resolved.line, resolved.column);
     } else if (typeof site === 'string') {
       const resolved = sites.resolveString(native.handle, site, 'allocRegister');
       result = native.allocRegisterSite(granuleId, allocId, size, resolved.file, resolved.line, resolved.column);

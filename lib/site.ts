@@ -5,13 +5,14 @@
  *
  * @packageDocumentation
  */
+import { findSourceMap, type SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { binding, type Handle } from './binding.js';
 import { coreError } from './errors.js';
 import { checkSite } from './validate.js';
 
 /** The V8 call-site methods used here (NodeJS.CallSite). */
-interface CallSite {
+export interface CallSite {
   getFileName(): string | undefined | null;
   getLineNumber(): number | null;
   getColumnNumber(): number | null;
@@ -56,6 +57,18 @@ export interface ResolvedSite {
 
 const STRING_CACHE_LIMIT = 4096;
 
+function sourceMapsEnabled(): boolean {
+  return (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+}
+
+function findSourceMapOf(script: string): SourceMap | null {
+  try {
+    return findSourceMap(script) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function displayName(file: string): string {
   if (file.startsWith('file://')) {
     try {
@@ -79,6 +92,8 @@ export class SiteTable {
   readonly #byName = new Map<string, number>();
   /** V8 script names (file:// URLs for ES modules) -> index. */
   readonly #byScript = new Map<string, number>();
+  /** V8 script names -> their source map (null: none), when Node's source maps are enabled. */
+  readonly #sourceMaps = new Map<string, SourceMap | null>();
   /** Explicit site strings already parsed, bounded (sites are few; junk must not grow it). */
   readonly #byString = new Map<string, ResolvedSite>();
 
@@ -104,6 +119,37 @@ export class SiteTable {
       this.#byString.set(site, resolved);
     }
     return resolved;
+  }
+
+  /**
+   * The site of a captured frame. With Node's source maps enabled
+   * (--enable-source-maps), a position in generated code is mapped back to
+   * the original source, as Node's own stack traces are. Null when V8 gives
+   * no script name (code from eval without a sourceURL).
+   */
+  resolveCaptured(handle: Handle, frame: CallSite): ResolvedSite | null {
+    const script = frame.getFileName();
+    if (!script) return null;
+    const line = frame.getLineNumber() ?? 0;
+    const column = frame.getColumnNumber() ?? 0;
+    if (sourceMapsEnabled()) {
+      let map = this.#sourceMaps.get(script);
+      if (map === undefined) {
+        map = findSourceMapOf(script);
+        this.#sourceMaps.set(script, map);
+      }
+      if (map !== null && line > 0 && column > 0) {
+        const entry = map.findEntry(line - 1, column - 1) as Partial<{ originalSource: string; originalLine: number; originalColumn: number }>;
+        if (typeof entry.originalSource === 'string' && typeof entry.originalLine === 'number') {
+          return {
+            file: this.internScript(handle, entry.originalSource),
+            line: entry.originalLine + 1,
+            column: (entry.originalColumn ?? -1) + 1,
+          };
+        }
+      }
+    }
+    return { file: this.internScript(handle, script), line, column };
   }
 
   /** Index of a V8 script name, shown as a path when it is a file URL. */

@@ -1,7 +1,11 @@
 // Diagnostic mode from JS: automatic and explicit sites, reports, summaries, lifetime records.
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Profiler, STORAGES, expectCleanExit, runNode } from './helpers.js';
+import { Profiler, STORAGES, expectCleanExit, root, runNode } from './helpers.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 
@@ -177,5 +181,36 @@ describe('site capture in module formats', () => {
       { file: mjs, line: 6, column: 26 },
       { file: expect.stringMatching(/^\/.*test\/fixtures\/sites-cjs\.cjs$/), line: 4, column: 7 },
     ]);
+  });
+
+  it('maps captured positions through source maps when Node has them enabled', () => {
+    const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drainprof-sourcemap-'));
+    try {
+      const source = [
+        'interface Alloc { id: number }', // type-only lines vanish from the output
+        'declare const require: (s: string) => any;',
+        `const { Profiler } = require(${JSON.stringify(root)});`,
+        'const p = new Profiler({ mode: "diagnostic" });',
+        'p.granuleOpen(1);',
+        'const a: Alloc = { id: 1 };',
+        '    p.allocRegister(1, a.id, 8);', // line 7, the called name at column 7
+        'p.granuleClose(1);',
+        'console.log(JSON.stringify(p.drainReports()[0].pinningAllocs[0].site));',
+      ].join('\n');
+      const out = ts.transpileModule(source, {
+        fileName: 'pool.ts',
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, inlineSourceMap: true },
+      });
+      fs.writeFileSync(path.join(dir, 'pool.js'), out.outputText);
+      const mapped = runNode(['--enable-source-maps', path.join(dir, 'pool.js')]);
+      expectCleanExit(mapped);
+      expect(JSON.parse(mapped.stdout)).toEqual({ file: path.join(dir, 'pool.ts'), line: 7, column: 7 });
+      const raw = runNode([path.join(dir, 'pool.js')]);
+      expectCleanExit(raw);
+      expect(JSON.parse(raw.stdout)).toMatchObject({ file: path.join(dir, 'pool.js') });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
