@@ -122,6 +122,81 @@ typedef struct {
 
 static shadow sh;
 static void check_snapshot(void);
+
+/*
+ * A second profiler alive at the same time, recreated now and then (often at the address of
+ * the one before): per-thread counters and thread-local state must never mix profilers.
+ */
+static struct {
+    drainprof *prof;
+    drainprof_mode mode;
+    uint64_t allocs, deallocs, closes, drainable;
+    int64_t net;
+} by;
+
+#define BYSTANDER_GID UINT64_C(77)
+
+static void bystander_create(drainprof_mode mode) {
+    drainprof_config c;
+    drainprof_config_default(&c);
+    c.mode = mode;
+    c.storage = DRAINPROF_HASH_MAP;
+    memset(&by, 0, sizeof by);
+    by.mode = mode;
+    by.prof = drainprof_create_with_config(&c);
+    if (by.prof == NULL || drainprof_granule_open(by.prof, BYSTANDER_GID) != 0) abort();
+}
+
+static void bystander_check(void) {
+    drainprof_snapshot_t s;
+    drainprof_snapshot(by.prof, &s);
+    if (s.total_allocs != by.allocs || s.total_deallocs != by.deallocs || s.total_closes != by.closes ||
+        s.drainable_closes != by.drainable || s.open_granules != 1) {
+        fprintf(stderr, "fuzz_api: bystander profiler counts mixed up: allocs %" PRIu64 "/%" PRIu64 " deallocs %" PRIu64
+                "/%" PRIu64 " closes %" PRIu64 "/%" PRIu64 " open %" PRIu64 "\n", s.total_allocs, by.allocs,
+                s.total_deallocs, by.deallocs, s.total_closes, by.closes, s.open_granules);
+        abort();
+    }
+    int64_t live = -1;
+    if (drainprof_ext_granule_live(by.prof, BYSTANDER_GID, &live) != 1 || live != by.net) {
+        fprintf(stderr, "fuzz_api: bystander live %" PRId64 " != %" PRId64 "\n", live, by.net);
+        abort();
+    }
+}
+
+static void bystander_op(uint8_t a) {
+    switch ((a >> 4) & 3) {
+    case 0:
+        if (drainprof_alloc_register(by.prof, BYSTANDER_GID, by.mode == DRAINPROF_DIAGNOSTIC ? 0 : a, 1) != 0) abort();
+        by.allocs++;
+        by.net++;
+        break;
+    case 1:
+        if (by.mode == DRAINPROF_DIAGNOSTIC && by.net == 0) break; /* would be NOT_LIVE */
+        if (drainprof_alloc_deregister(by.prof, BYSTANDER_GID, by.mode == DRAINPROF_DIAGNOSTIC ? 0 : a) != 0) abort();
+        by.deallocs++;
+        by.net--;
+        break;
+    case 2: { /* close and reopen: drainable or pinned by the net count */
+        if (by.net < 0) break;
+        int rc = drainprof_granule_close(by.prof, BYSTANDER_GID);
+        if (rc != (by.net == 0 ? 1 : 0)) abort();
+        by.closes++;
+        by.drainable += by.net == 0;
+        by.net = 0;
+        if (drainprof_granule_open(by.prof, BYSTANDER_GID) != 0) abort();
+        drainprof_pinning_report *r[4];
+        uint32_t n = drainprof_drain_reports(by.prof, r, 4);
+        for (uint32_t i = 0; i < n; i++) drainprof_pinning_report_free(r[i]);
+        break;
+    }
+    default: /* destroy and create again, in the other mode */
+        drainprof_destroy(by.prof);
+        bystander_create(by.mode == DRAINPROF_PRODUCTION ? DRAINPROF_DIAGNOSTIC : DRAINPROF_PRODUCTION);
+        break;
+    }
+    bystander_check();
+}
 static drainprof *prof;
 
 /* Callback mode: what the next report must look like. */
@@ -954,6 +1029,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     prof = drainprof_create_with_config(&sh.cfg);
     CHECK(prof != NULL, "create_with_config failed");
+    bystander_create((c1 & 0x40) ? DRAINPROF_DIAGNOSTIC : DRAINPROF_PRODUCTION);
     if ((c0 >> 7) & 1) {
         sh.lifetime_limit = limits[c1 & 3];
         CHECK(drainprof_ext_set_lifetime_limit(prof, sh.lifetime_limit) == 0, "set_lifetime_limit");
@@ -996,6 +1072,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 drainprof_reset(prof);
                 shadow_clear_state();
                 check_snapshot();
+            } else if ((a & 7) >= 4) {
+                bystander_op(a);
             } else if ((a & 7) == 1 && diagnostic()) { /* change the lifetime limit mid-run */
                 static const uint32_t limits[4] = {0, 1, 2, 5};
                 set_lifetime_limit(limits[(a >> 4) & 3]);
@@ -1036,6 +1114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_granule_live();
     op_summary();
     op_ext_summary();
+    bystander_check();
+    drainprof_destroy(by.prof);
     drainprof_destroy(prof); /* with whatever is still open or buffered: LeakSanitizer checks */
     prof = NULL;
     shadow_free();
