@@ -36,15 +36,22 @@ const ErrorWithStack = Error as unknown as {
 export function callerOf(fn: Function): CallSite | undefined {
   const savedPrepare = ErrorWithStack.prepareStackTrace;
   const savedLimit = ErrorWithStack.stackTraceLimit;
-  ErrorWithStack.prepareStackTrace = takeFirstFrame;
-  ErrorWithStack.stackTraceLimit = 1;
   try {
+    ErrorWithStack.prepareStackTrace = takeFirstFrame;
+    ErrorWithStack.stackTraceLimit = 1;
     const holder: { stack?: unknown } = {};
     ErrorWithStack.captureStackTrace(holder, fn);
-    return holder.stack as CallSite | undefined;
+    const frame = holder.stack;
+    return typeof frame === 'object' && frame !== null ? frame as CallSite : undefined;
+  } catch {
+    return undefined; // frozen intrinsics (--frozen-intrinsics): register without a site
   } finally {
-    ErrorWithStack.prepareStackTrace = savedPrepare;
-    ErrorWithStack.stackTraceLimit = savedLimit;
+    try {
+      ErrorWithStack.prepareStackTrace = savedPrepare;
+      ErrorWithStack.stackTraceLimit = savedLimit;
+    } catch {
+      // unchanged, as they could not be changed
+    }
   }
 }
 
