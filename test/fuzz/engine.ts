@@ -646,7 +646,8 @@ export async function runEpisode(Profiler: ProfilerCtor, ep: Episode, callerSite
     for (const i of indices) {
       const op = ep.ops[i]!;
       count++;
-      if (ep.callback && (op.op === 'destroy' || op.op === 'recreate' || count % 64 === 0)) {
+      // Not before 'destroy': reports queued before destroy() must still be delivered after it.
+      if (ep.callback && (op.op === 'recreate' || count % 64 === 0)) {
         const d = await sink.sync();
         if (d !== null) return { ops: count, divergence: new Divergence(i, op, `before this op: ${d}`) };
       }
