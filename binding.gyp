@@ -36,6 +36,11 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-fvisibility-inlines-hidden"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
       "ldflags": ["-pthread", "-Wl,-z,now", "-Wl,-z,nodelete"],
+      "conditions": [
+        ["OS == 'linux'", {
+          "ldflags": ["-Wl,--version-script=<(module_root_dir)/native/exports.map"]
+        }]
+      ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
