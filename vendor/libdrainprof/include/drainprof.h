@@ -134,7 +134,8 @@ drainprof *drainprof_create(void);
 
 /* Creates a profiler; the config is copied. Returns NULL when config is NULL,
  * mode or storage is not a known value, slot_capacity is 0 with SLOT_ARRAY, or
- * memory runs out. Allocates the granule table up front. */
+ * memory runs out. Allocates a first table segment; the table grows as more
+ * granules are open at once (SLOT_ARRAY: up to slot_capacity). */
 drainprof *drainprof_create_with_config(const drainprof_config *config);
 
 /* Frees the profiler and everything it owns: state of granules still open and
@@ -145,7 +146,8 @@ void drainprof_destroy(drainprof *prof);
 
 /* Opens granule `id`. Returns 0, or -1 when prof is NULL, `id` is already open
  * (no counter moves), the SLOT_ARRAY is full, or memory runs out. Ids may be
- * reused once closed. Takes the profiler's table lock; O(1) expected. */
+ * reused once closed. Takes the profiler's table lock; O(1) amortised (the
+ * table grows in doubling segments). */
 int drainprof_granule_open(drainprof *prof, drainprof_granule_id id);
 
 /* Closes granule `id`. Returns 1 when drainable (no live allocation), 0 when

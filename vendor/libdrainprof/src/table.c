@@ -2,9 +2,12 @@
  *
  * Records live in segments that are never moved or freed before destroy, so
  * a record number stays valid for the profiler's life and per-thread counter
- * cells can be indexed by it. SLOT_ARRAY allocates segments for exactly
- * slot_capacity records at create; HASH_MAP starts with bucket_count records
- * and adds segments of doubling size as more granules are open at once.
+ * cells can be indexed by it. Both storages start with one segment and add
+ * segments of doubling size as more granules are open at once; SLOT_ARRAY
+ * stops at slot_capacity records. Growing on demand (rather than allocating
+ * slot_capacity records at create) keeps a huge capacity from touching
+ * memory nobody uses: a capacity near 2^32 once had the OOM killer end the
+ * process instead of create returning NULL or open failing cleanly.
  *
  * The index maps a granule id to the record where it is open. open and close
  * change it under table_lock; register/deregister/sweep read it without a
@@ -79,49 +82,32 @@ static int segment_add(drainprof *p)
 
 int dp_table_init(drainprof *p)
 {
-    uint32_t index_cap;
+    uint32_t s0;
     p->free_head = DP_NIL;
     if (p->cfg.storage == DRAINPROF_SLOT_ARRAY) {
-        uint32_t cap = p->cfg.slot_capacity;
-        p->max_records = cap;
-        uint32_t s0 = pow2_at_least(cap);
+        p->max_records = p->cfg.slot_capacity;
+        s0 = pow2_at_least(p->max_records);
         if (s0 > 256u)
             s0 = 256u;
-        p->s0_shift = log2u(s0);
-        index_cap = pow2_at_least((uint64_t)cap * 2u);
-        if (index_cap < 16u)
-            index_cap = 16u;
     } else {
         uint32_t b = p->cfg.bucket_count == 0 ? 64u : p->cfg.bucket_count;
-        uint32_t s0 = pow2_at_least(b < 16u ? 16u : b);
+        s0 = pow2_at_least(b < 16u ? 16u : b);
         if (s0 > (1u << 20))
             s0 = 1u << 20;
         p->max_records = UINT32_MAX;
-        p->s0_shift = log2u(s0);
-        index_cap = s0 * 2u;
     }
+    p->s0_shift = log2u(s0);
+    /* Load factor <= 1/2 for the first segment; dp_table_insert_locked
+     * doubles the index as more granules open. */
+    uint32_t index_cap = s0 * 2u < 16u ? 16u : s0 * 2u;
     dp_index *ix = index_new(index_cap);
     if (ix == NULL)
         return -1;
     atomic_store_explicit(&p->index, ix, DP_RELAXED);
-    /* SLOT_ARRAY: the whole table up front; HASH_MAP: the first segment.
-     * Segments are added in reverse so the free list starts at record 0. */
-    if (p->cfg.storage == DRAINPROF_SLOT_ARRAY) {
-        while (p->nrecords < p->max_records)
-            if (segment_add(p) != 0)
-                return -1;
-        /* Rebuild the free list in record order: low numbers first keeps the
-         * per-thread cells of a few open granules in one small segment. */
-        p->free_head = DP_NIL;
-        for (uint32_t i = p->nrecords; i-- > 0;) {
-            dp_rec *r = dp_rec_at(p, i);
-            r->next_free = p->free_head;
-            p->free_head = i;
-        }
-    } else if (segment_add(p) != 0) {
-        return -1;
-    }
-    return 0;
+    /* The first segment's records go on the free list in record order: low
+     * numbers first keeps the per-thread cells of a few open granules in one
+     * small segment. */
+    return segment_add(p);
 }
 
 void dp_table_destroy(drainprof *p)
@@ -223,7 +209,7 @@ dp_rec *dp_table_find_locked(drainprof *p, uint64_t id)
 dp_rec *dp_table_take_locked(drainprof *p, drainprof_ext_error *err)
 {
     if (p->free_head == DP_NIL) {
-        if (p->cfg.storage == DRAINPROF_SLOT_ARRAY) {
+        if (p->nrecords >= p->max_records) {
             *err = DRAINPROF_EXT_ERR_CAPACITY;
             return NULL;
         }
@@ -265,7 +251,6 @@ int dp_table_insert_locked(drainprof *p, dp_rec *rec)
 {
     dp_index *ix = atomic_load_explicit(&p->index, DP_RELAXED);
     if ((uint64_t)(ix->count + 1u) * 2u > (uint64_t)ix->mask + 1u) {
-        /* Only HASH_MAP gets here: SLOT_ARRAY's index is sized for capacity. */
         uint64_t ncap = ((uint64_t)ix->mask + 1u) * 2u;
         if (ncap > ((uint64_t)1 << 31))
             return -1;

@@ -2,7 +2,8 @@
  * test_granules.c - granule_open / granule_close return codes and counter
  * effects, storage capacity, id reuse, peak tracking, and ids that collide in
  * the table (sequential, page-aligned, high bits only, 0 and UINT64_MAX),
- * including deletion from the middle of a probe chain.
+ * including deletion from the middle of a probe chain; a huge capacity costs
+ * only what is used.
  */
 #include "harness.h"
 
@@ -300,8 +301,33 @@ static void test_churn(void)
     }
 }
 
+/* A capacity is a bound, not an allocation: a profiler with room for ~2^32
+ * open granules must be cheap to create and use (it once touched every
+ * record at create and the OOM killer ended the process). */
+static void test_huge_capacity_is_a_bound(void)
+{
+    FOR_EACH_CONFIG(c) {
+        if (c->storage != DRAINPROF_SLOT_ARRAY)
+            continue;
+        dpt_set_ctx("huge slot capacity", c->name);
+        drainprof *prof = create_with(c, UINT32_MAX, 0);
+        REQUIRE(prof != NULL);
+        int failures = 0;
+        for (uint64_t i = 0; i < 5000; i++)
+            failures += drainprof_granule_open(prof, i * 4096) != 0;
+        EXPECT_INT(failures, 0);
+        for (uint64_t i = 0; i < 5000; i++)
+            failures += drainprof_granule_close(prof, i * 4096) != 1;
+        EXPECT_INT(failures, 0);
+        drainprof_snapshot_t s = dpt_snap(prof);
+        EXPECT_COUNTERS(s, 5000, 5000, 0, 0, 5000, 0, 0);
+        drainprof_destroy(prof);
+    }
+}
+
 int main(void)
 {
+    test_huge_capacity_is_a_bound();
     test_open_close_basics();
     test_peak();
     test_slot_capacity();
