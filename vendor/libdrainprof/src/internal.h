@@ -289,6 +289,8 @@ typedef struct dp_life_rec {
 typedef struct dp_report_box {
     drainprof_pinning_report pub;   /* must stay first */
     uint64_t first_pin_seq;         /* pins of this report: first_pin_seq + i */
+    uint8_t *resolved;              /* per pin: its free after close was seen (set
+                                       under life_lock + report_lock while buffered) */
     drainprof_pinning_alloc allocs[];
 } dp_report_box;
 
@@ -493,8 +495,11 @@ void dp_sites_free(dp_site_table *t);
 /* Groups the buffered reports' pinning allocations into t (0.1 summary
  * numbers); `unresolved` (may be NULL) says whether a pin seq has no recorded
  * delta, and feeds class_counts[0]. Called with report_lock held. */
+/* Adds every pinning allocation of the buffered reports (report_lock held);
+ * with count_unresolved, also class_counts[UNRESOLVED] for pins whose free
+ * was not seen. */
 int dp_sites_add_reports(drainprof *p, dp_site_table *t, uint32_t *reports, uint32_t *pins,
-                         bool (*resolved)(void *ctx, uint64_t seq), void *ctx);
+                         bool count_unresolved);
 int dp_site_cmp_reports(const dp_site_acc *a, const dp_site_acc *b);
 
 /* ---------------------------------------------------------- lifetime.c */
@@ -503,10 +508,15 @@ int dp_life_init(drainprof *p);
 void dp_life_reset(drainprof *p);
 void dp_life_destroy(drainprof *p);
 /* Remembers `n` pins of a closed granule; returns the first pin seq. */
-uint64_t dp_life_add_pins(drainprof *p, uint64_t gid, const drainprof_pinning_alloc *allocs,
-                          uint32_t n, uint64_t open_ns, uint64_t close_ns);
+/* Remembers the pins of a pinned close; returns the first pin's sequence
+ * number. Caller holds life_lock. */
+uint64_t dp_life_add_pins_locked(drainprof *p, uint64_t gid, const drainprof_pinning_alloc *allocs,
+                                 uint32_t n, uint64_t open_ns, uint64_t close_ns);
 /* Resolves the oldest pin (gid, aid): 0, or -1 when there is none. */
 int dp_life_resolve(drainprof *p, uint64_t gid, uint64_t aid);
+/* Marks pin `seq` resolved in its buffered report, if still buffered.
+ * Caller holds life_lock (lock order: life_lock, then report_lock). */
+void dp_reports_mark_resolved_locked(drainprof *p, uint64_t seq);
 
 /* -------------------------------------------------------------- text.c */
 

@@ -107,10 +107,9 @@ static uint32_t pin_alloc(drainprof *p)
     return idx;
 }
 
-uint64_t dp_life_add_pins(drainprof *p, uint64_t gid, const drainprof_pinning_alloc *allocs,
-                          uint32_t n, uint64_t open_ns, uint64_t close_ns)
+uint64_t dp_life_add_pins_locked(drainprof *p, uint64_t gid, const drainprof_pinning_alloc *allocs,
+                                 uint32_t n, uint64_t open_ns, uint64_t close_ns)
 {
-    pthread_mutex_lock(&p->life_lock);
     uint64_t first = p->next_pin_seq;
     p->next_pin_seq += n;
     for (uint32_t i = 0; i < n && p->life_limit > 0; i++) {
@@ -152,7 +151,6 @@ uint64_t dp_life_add_pins(drainprof *p, uint64_t gid, const drainprof_pinning_al
         atomic_store_explicit(&p->pin_count,
                               atomic_load_explicit(&p->pin_count, DP_RELAXED) + 1u, DP_RELAXED);
     }
-    pthread_mutex_unlock(&p->life_lock);
     return first;
 }
 
@@ -216,6 +214,10 @@ int dp_life_resolve(drainprof *p, uint64_t gid, uint64_t aid)
     pin_unlink(p, idx);
     record_push(p, &rec);
     atomic_fetch_add_explicit(&p->life_recorded, 1u, DP_RELAXED);
+    /* The report remembers the resolution itself: the record may be dropped
+     * by the limit later, and the pin must not count as unresolved again. */
+    if (p->buffered)
+        dp_reports_mark_resolved_locked(p, rec.pin_seq);
     pthread_mutex_unlock(&p->life_lock);
     return 0;
 }
@@ -280,31 +282,6 @@ DP_EXPORT const char *drainprof_ext_class_name(drainprof_ext_violation_class cls
 
 /* ------------------------------------------------------------ ext summary */
 
-typedef struct seq_set {
-    uint64_t *v;
-    uint32_t n;
-} seq_set;
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : (a > b ? 1 : 0);
-}
-
-static bool seq_resolved(void *ctx, uint64_t seq)
-{
-    const seq_set *s = ctx;
-    uint32_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2u;
-        if (s->v[mid] < seq)
-            lo = mid + 1u;
-        else
-            hi = mid;
-    }
-    return lo < s->n && s->v[lo] == seq;
-}
-
 static int cmp_ext_sites(const void *x, const void *y)
 {
     const dp_site_acc *a = x, *b = y;
@@ -338,7 +315,6 @@ DP_EXPORT drainprof_ext_summary *drainprof_ext_summary_compute(drainprof *prof)
     if (prof->mode != DRAINPROF_DIAGNOSTIC)
         return dp_fail_null(DRAINPROF_EXT_ERR_WRONG_MODE);
     dp_site_table t = {0};
-    seq_set resolved = {0};
     dp_life_rec *recs = NULL;
     uint32_t nrecs = 0, reports = 0, pins = 0;
     int rc = 0;
@@ -347,24 +323,17 @@ DP_EXPORT drainprof_ext_summary *drainprof_ext_summary_compute(drainprof *prof)
     nrecs = prof->life_count;
     if (nrecs > 0) {
         recs = malloc((size_t)nrecs * sizeof *recs);
-        resolved.v = malloc((size_t)nrecs * sizeof *resolved.v);
-        if (recs == NULL || resolved.v == NULL) {
+        if (recs == NULL)
             rc = -1;
-        } else {
-            for (uint32_t i = 0; i < nrecs; i++) {
+        else
+            for (uint32_t i = 0; i < nrecs; i++)
                 recs[i] = prof->life_recs[(prof->life_head + i) % prof->life_cap];
-                resolved.v[i] = recs[i].pin_seq;
-            }
-            resolved.n = nrecs;
-        }
     }
     pthread_mutex_unlock(&prof->life_lock);
-    if (rc == 0 && resolved.n > 1)
-        qsort(resolved.v, resolved.n, sizeof *resolved.v, cmp_u64);
 
     if (rc == 0 && prof->buffered) {
         pthread_mutex_lock(&prof->report_lock);
-        rc = dp_sites_add_reports(prof, &t, &reports, &pins, seq_resolved, &resolved);
+        rc = dp_sites_add_reports(prof, &t, &reports, &pins, true);
         pthread_mutex_unlock(&prof->report_lock);
     }
     for (uint32_t i = 0; rc == 0 && i < nrecs; i++) {
@@ -404,7 +373,6 @@ DP_EXPORT drainprof_ext_summary *drainprof_ext_summary_compute(drainprof *prof)
         s->lifetime_records_analyzed = nrecs;
     }
     dp_sites_free(&t);
-    free(resolved.v);
     free(recs);
     if (s == NULL)
         return dp_fail_null(DRAINPROF_EXT_ERR_NO_MEMORY);

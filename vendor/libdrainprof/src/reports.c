@@ -12,7 +12,9 @@ void dp_reports_pinned_close(drainprof *p, uint64_t gid, const dp_diag_detached 
     uint32_t n = 0;
     for (uint32_t i = 0; i < d->len; i++)
         n += d->allocs[i].live ? 1u : 0u;
-    dp_report_box *box = malloc(sizeof *box + (size_t)n * sizeof box->allocs[0]);
+    /* One block: the report, its pinning allocations, then one resolved
+     * flag per pin (drainprof_pinning_report_free frees all of it). */
+    dp_report_box *box = malloc(sizeof *box + (size_t)n * (sizeof box->allocs[0] + 1u));
     if (box == NULL) {
         /* The close is counted; only its report is lost, and said so. */
         atomic_fetch_add_explicit(&p->dropped_reports, 1u, DP_RELAXED);
@@ -24,6 +26,8 @@ void dp_reports_pinned_close(drainprof *p, uint64_t gid, const dp_diag_detached 
     r->close_time = dp_ns_to_timespec(close_time.ns < d->open_time.ns ? d->open_time.ns
                                                                       : close_time.ns);
     r->pinning_allocs = box->allocs;
+    box->resolved = (uint8_t *)(box->allocs + n);
+    memset(box->resolved, 0, n);
     r->pinning_count = n;
     r->total_allocs = d->total_regs > UINT32_MAX ? UINT32_MAX : (uint32_t)d->total_regs;
     r->drained_allocs = r->total_allocs >= n ? r->total_allocs - n : 0;
@@ -43,14 +47,19 @@ void dp_reports_pinned_close(drainprof *p, uint64_t gid, const dp_diag_detached 
         o->lifetime_delta_sec = -1.0;
     }
     /* Pins first: a callback that frees one already gets its delta. */
-    box->first_pin_seq = dp_life_add_pins(p, gid, box->allocs, n, d->open_time.ns,
-                                          close_time.ns);
-
+    pthread_mutex_lock(&p->life_lock);
+    box->first_pin_seq = dp_life_add_pins_locked(p, gid, box->allocs, n, d->open_time.ns,
+                                                 close_time.ns);
     if (p->cfg.on_pinning != NULL) {
+        pthread_mutex_unlock(&p->life_lock);
         p->cfg.on_pinning(r, p->cfg.callback_user_data);
         free(box);
         return;
     }
+    /* life_lock stays held until the report is buffered, so a free of one of
+     * its pins cannot fall between the two and go unmarked; it also keeps the
+     * buffer in pin-sequence order, which dp_reports_mark_resolved_locked
+     * searches. */
     dp_report_box *dropped = NULL;
     pthread_mutex_lock(&p->report_lock);
     uint32_t max = p->cfg.max_buffered_reports;
@@ -93,7 +102,29 @@ void dp_reports_pinned_close(drainprof *p, uint64_t gid, const dp_diag_detached 
     if (dropped != NULL)
         atomic_fetch_add_explicit(&p->dropped_reports, 1u, DP_RELAXED);
     pthread_mutex_unlock(&p->report_lock);
+    pthread_mutex_unlock(&p->life_lock);
     free(dropped);
+}
+
+void dp_reports_mark_resolved_locked(drainprof *p, uint64_t seq)
+{
+    pthread_mutex_lock(&p->report_lock);
+    /* Buffered reports are in pin-sequence order: binary search the ring. */
+    uint32_t lo = 0, hi = p->report_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2u;
+        const dp_report_box *b = p->reports[(p->report_head + mid) % p->report_cap];
+        if (b->first_pin_seq + b->pub.pinning_count <= seq)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    if (lo < p->report_count) {
+        dp_report_box *b = p->reports[(p->report_head + lo) % p->report_cap];
+        if (seq >= b->first_pin_seq && seq - b->first_pin_seq < b->pub.pinning_count)
+            b->resolved[seq - b->first_pin_seq] = 1;
+    }
+    pthread_mutex_unlock(&p->report_lock);
 }
 
 void dp_reports_reset(drainprof *p)
@@ -212,7 +243,7 @@ void dp_sites_free(dp_site_table *t)
 }
 
 int dp_sites_add_reports(drainprof *p, dp_site_table *t, uint32_t *reports, uint32_t *pins,
-                         bool (*resolved)(void *ctx, uint64_t seq), void *ctx)
+                         bool count_unresolved)
 {
     uint32_t total = 0;
     for (uint32_t r = 0; r < p->report_count; r++) {
@@ -229,7 +260,7 @@ int dp_sites_add_reports(drainprof *p, dp_site_table *t, uint32_t *reports, uint
             a->total_allocs++;
             a->total_bytes += pa->size;
             total++;
-            if (resolved != NULL && !resolved(ctx, box->first_pin_seq + i))
+            if (count_unresolved && !box->resolved[i])
                 a->class_counts[DRAINPROF_EXT_CLASS_UNRESOLVED]++;
         }
     }
@@ -261,7 +292,7 @@ DP_EXPORT drainprof_diagnostic_summary *drainprof_diagnostic_summary_compute(dra
     dp_site_table t = {0};
     uint32_t reports = 0, pins = 0;
     pthread_mutex_lock(&prof->report_lock);
-    int rc = dp_sites_add_reports(prof, &t, &reports, &pins, NULL, NULL);
+    int rc = dp_sites_add_reports(prof, &t, &reports, &pins, false);
     pthread_mutex_unlock(&prof->report_lock);
     drainprof_diagnostic_summary *s = NULL;
     if (rc == 0)

@@ -408,8 +408,43 @@ static void test_ext_summary_callback_mode(void)
     }
 }
 
+/* A pin whose free was seen stays resolved in the ext summary after the
+ * limit drops its lifetime record (fuzzers found the library counting it as
+ * unresolved again). */
+static void test_resolved_outlives_record(void)
+{
+    FOR_EACH_DIAGNOSTIC_CONFIG(c) {
+        dpt_set_ctx("resolved after record dropped", c->name);
+        drainprof *prof = create_diag(c, NULL);
+        REQUIRE(prof != NULL);
+        EXPECT_INT(drainprof_ext_set_lifetime_limit(prof, 1), 0);
+        EXPECT_INT(drainprof_granule_open(prof, 1), 0);
+        EXPECT_INT(drainprof_alloc_register_located(prof, 1, 2, 20, site_a, 1), 0);
+        EXPECT_INT(drainprof_granule_close(prof, 1), 0);
+        EXPECT_INT(drainprof_alloc_deregister(prof, 1, 2), 0);   /* record 1 */
+        EXPECT_INT(drainprof_granule_open(prof, 1), 0);
+        EXPECT_INT(drainprof_alloc_register_located(prof, 1, 1, 10, site_a, 1), 0);
+        EXPECT_INT(drainprof_granule_close(prof, 1), 0);
+        EXPECT_INT(drainprof_alloc_deregister(prof, 1, 1), 0);   /* record 2 drops record 1 */
+        /* a third pin, never freed: the only unresolved one */
+        EXPECT_INT(drainprof_granule_open(prof, 1), 0);
+        EXPECT_INT(drainprof_alloc_register_located(prof, 1, 3, 30, site_a, 1), 0);
+        EXPECT_INT(drainprof_granule_close(prof, 1), 0);
+
+        drainprof_ext_summary *s = drainprof_ext_summary_compute(prof);
+        REQUIRE(s != NULL);
+        EXPECT_UINT(s->site_count, 1);
+        EXPECT_UINT(s->sites[0].base.total_allocs, 3);
+        EXPECT_UINT(s->sites[0].class_counts[DRAINPROF_EXT_CLASS_UNRESOLVED], 1);
+        EXPECT_UINT(s->lifetime_records_analyzed, 1);
+        drainprof_ext_summary_free(s);
+        drainprof_destroy(prof);
+    }
+}
+
 int main(void)
 {
+    test_resolved_outlives_record();
     test_classify();
     test_timed_classes();
     test_pin_resolution();
