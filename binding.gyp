@@ -18,7 +18,8 @@
         "native/hot_path.cc",
         "native/pin_queue.cc",
         "native/pack.cc",
-        "native/test_hooks.cc"
+        "native/test_hooks.cc",
+        "native/shared_core.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

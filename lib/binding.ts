@@ -24,15 +24,23 @@ export interface HotPath {
 /** An opaque, type-tagged handle of a native profiler. */
 export type Handle = object & { readonly __drainprofHandle?: never };
 
+/** One environment's view of a native profiler, as createProfiler/openShared return it. */
+export type View = [Handle, HotPath['granuleOpen'], HotPath['granuleClose'], HotPath['allocRegister'],
+  HotPath['allocRegisterSite'], HotPath['allocDeregister'], view: number, mode: number, storage: number,
+  slotCapacity: number];
+
 /** Called on the JS thread with each pinning report of a callback-mode profiler. */
 export type Deliver = (state: object | undefined, u64: BigUint64Array, f64: Float64Array, extra: string[]) => void;
 
 export interface NativeBinding {
+  /** A view: [handle, bound hot-path functions..., view index, mode, storage, slotCapacity], or -reason. */
   createProfiler(mode: number, storage: number, slotCapacity: number, bucketCount: number, logInterval: number,
     maxBufferedReports: number, verbose: boolean, lifetimeLimit: number,
-    deliver: Deliver | undefined, state: object | undefined):
-    [Handle, HotPath['granuleOpen'], HotPath['granuleClose'], HotPath['allocRegister'],
-      HotPath['allocRegisterSite'], HotPath['allocDeregister']] | number;
+    deliver: Deliver | undefined, state: object | undefined): View | number;
+  /** The process-wide key of the view's profiler (see native/shared_core.cc), or -reason. */
+  shareKey(handle: Handle): bigint | number;
+  /** A new view in this environment of the profiler registered under `key`, or -reason. */
+  openShared(key: bigint): View | number;
   intern(handle: Handle, file: string): number;
   snapshot(handle: Handle, out: Float64Array): number;
   sweep(handle: Handle, out: Float64Array): number;
@@ -47,8 +55,10 @@ export interface NativeBinding {
   /** For the test suite only. */
   readonly testHooks: {
     closeOnThread(handle: Handle, granuleId: number | bigint): number;
-    /** [glue states allocated, C profilers not destroyed] in this environment. */
+    /** [glue states allocated, views not destroyed] in this environment. */
     liveProfilers(): [number, number];
+    /** C profilers alive in the process, all environments. */
+    liveCores(): number;
   };
 }
 

@@ -7,5 +7,5 @@
 export { ERROR_CODES, MAX_ID, Profiler } from './index.js';
 export type {
   AllocSite, ClassCounts, DiagnosticSummary, DrainprofError, ErrorCode, Id, LifetimeRecord, MetricsOptions, Mode,
-  PinningAllocation, PinningReport, ProfilerOptions, SiteSummary, Size, Snapshot, Storage, ViolationClass,
+  PinningAllocation, PinningReport, ProfilerOptions, SharedProfiler, SiteSummary, Size, Snapshot, Storage, ViolationClass,
 } from './index.js';

@@ -21,5 +21,5 @@ export { ERROR_CODES, type DrainprofError, type ErrorCode } from './errors.js';
 export { MAX_ID } from './ids.js';
 export type {
   AllocSite, ClassCounts, DiagnosticSummary, Id, LifetimeRecord, MetricsOptions, Mode, PinningAllocation,
-  PinningReport, ProfilerOptions, SiteSummary, Size, Snapshot, Storage, ViolationClass,
+  PinningReport, ProfilerOptions, SharedProfiler, SiteSummary, Size, Snapshot, Storage, ViolationClass,
 } from './types.js';

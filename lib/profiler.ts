@@ -5,28 +5,41 @@
  * @packageDocumentation
  */
 import { binding, type Handle, type HotPath } from './binding.js';
-import { coreError, destroyedError, invalidThisError, wrongModeError, type CallContext } from './errors.js';
+import { coreError, describe, destroyedError, invalidThisError, makeError, wrongModeError, type CallContext } from './errors.js';
 import { checkId } from './ids.js';
 import { buildLifetimeRecords, buildReports, buildSummary, deliverPinning, type DeliveryState } from './reports.js';
 import { callerOf, SiteTable } from './site.js';
 import { buildSnapshot, SNAPSHOT_LENGTH } from './snapshot.js';
 import type {
-  AllocSite, DiagnosticSummary, Id, LifetimeRecord, MetricsOptions, Mode, PinningReport, ProfilerOptions, Size,
-  Snapshot, Storage,
+  AllocSite, DiagnosticSummary, Id, LifetimeRecord, MetricsOptions, Mode, PinningReport, ProfilerOptions,
+  SharedProfiler, Size, Snapshot, Storage,
 } from './types.js';
 import { checkSite, checkSize, optionalCount, resolveMetricsOptions, resolveOptions, U32_MAX } from './validate.js';
 
 const MODE_VALUE: Readonly<Record<Mode, number>> = { production: 0, diagnostic: 1 };
 const STORAGE_VALUE: Readonly<Record<Storage, number>> = { 'slot-array': 0, 'hash-map': 1 };
+const MODES: readonly Mode[] = ['production', 'diagnostic'];
+const STORAGES: readonly Storage[] = ['slot-array', 'hash-map'];
+
+/** The `kind` of every {@link SharedProfiler} token. */
+const SHARED_KIND = 'drainprof.SharedProfiler';
 
 /** Reused by snapshot()/sweep(): filled and read synchronously. */
 const scratch = new Float64Array(SNAPSHOT_LENGTH);
 
-/** One native profiler: its handle, its bound hot-path functions, its file table (diagnostic mode). */
+/**
+ * This environment's view of a native profiler: its handle, its bound
+ * hot-path functions, its view number (for the hot path's call area), its file
+ * table (diagnostic mode).
+ */
 interface Native extends HotPath {
   readonly handle: Handle;
+  readonly view: number;
   readonly sites: SiteTable | null;
 }
+
+/** What createProfiler/openShared return: a view and the core's configuration. */
+type CreatedView = Exclude<ReturnType<typeof binding.createProfiler>, number>;
 
 /** The failure of a native call that returns a string or data, else minus a reason. */
 function check<T>(result: T | number, ctx: CallContext): T {
@@ -76,21 +89,86 @@ export class Profiler implements Disposable {
    *   array (allocated up front) does not fit in memory.
    */
   constructor(options?: ProfilerOptions) {
+    const shared = Profiler.#opening;
+    if (shared !== null) {
+      // Profiler.fromShared(): a view of a profiler another environment made.
+      Profiler.#opening = null;
+      this.#native = Profiler.#nativeOf(shared, MODES[shared[7]] === 'diagnostic');
+      this.#mode = MODES[shared[7]]!;
+      this.#storage = STORAGES[shared[8]]!;
+      this.#slotCapacity = shared[9];
+      this.#delivery = undefined;
+      return;
+    }
     const o = resolveOptions(options);
     const diagnostic = o.mode === 'diagnostic';
-    const sites = diagnostic ? new SiteTable() : null;
     const delivery = diagnostic && o.onPinning !== undefined
-      ? { files: sites!.files, onPinning: o.onPinning, onError: o.onError }
+      ? { files: [] as string[], onPinning: o.onPinning, onError: o.onError }
       : undefined;
     const created = check(binding.createProfiler(MODE_VALUE[o.mode], STORAGE_VALUE[o.storage], o.slotCapacity,
       o.bucketCount, o.logInterval, o.maxBufferedReports, o.verbose, o.lifetimeLimit,
       delivery === undefined ? undefined : deliverPinning, delivery), { call: 'new Profiler' });
-    const [handle, granuleOpen, granuleClose, allocRegister, allocRegisterSite, allocDeregister] = created;
-    this.#native = { handle, sites, granuleOpen, granuleClose, allocRegister, allocRegisterSite, allocDeregister };
+    this.#native = Profiler.#nativeOf(created, diagnostic, delivery?.files);
     this.#mode = o.mode;
     this.#storage = o.storage;
     this.#slotCapacity = o.slotCapacity;
     this.#delivery = delivery;
+  }
+
+  /** Set by fromShared() for the constructor to pick up. */
+  static #opening: CreatedView | null = null;
+
+  static #nativeOf(created: CreatedView, diagnostic: boolean, files?: string[]): Native {
+    const [handle, granuleOpen, granuleClose, allocRegister, allocRegisterSite, allocDeregister, view] = created;
+    const sites = diagnostic ? new SiteTable(files) : null;
+    return { handle, view, sites, granuleOpen, granuleClose, allocRegister, allocRegisterSite, allocDeregister };
+  }
+
+  /**
+   * A token naming this profiler, to pass to a worker_thread (postMessage,
+   * workerData: it is structured-clonable) where {@link Profiler.fromShared}
+   * turns it into a Profiler of its own over the same counters. Granules,
+   * counters, reports and sites are shared; each thread's calls count into
+   * the one native profiler, exactly.
+   *
+   * The token does not keep the profiler alive: keep this Profiler (or
+   * another view) alive until the receiver has called fromShared().
+   */
+  share(): SharedProfiler {
+    const native = Profiler.#live(this, 'share');
+    const key = binding.shareKey(native.handle);
+    if (typeof key === 'number') throw coreError(-key, { call: 'share' });
+    return Object.freeze({ kind: SHARED_KIND, key });
+  }
+
+  /**
+   * A view, in this environment (main thread or worker), of the profiler a
+   * {@link Profiler.share} token names. Views are equal peers: every method
+   * works on each; `destroy()` (or garbage collection, or the environment's
+   * end) ends only that view, and the native profiler is freed when its last
+   * view (or native holder) is gone. Foreign-slot counts of a view that ends
+   * are folded into the profiler first, never lost. `onPinning` is delivered
+   * to the creating Profiler's thread while that Profiler lives; after it
+   * ends, callback reports are dropped. Buffered reports can be drained from
+   * any view.
+   *
+   * @throws TypeError ERR_INVALID_ARG_TYPE when `token` is not a share() token.
+   * @throws Error ERR_PROFILER_DESTROYED when every view of the profiler has
+   *   already ended, so it no longer exists.
+   */
+  static fromShared(token: SharedProfiler): Profiler {
+    if (typeof token !== 'object' || token === null || (token as { kind?: unknown }).kind !== SHARED_KIND ||
+      typeof (token as { key?: unknown }).key !== 'bigint') {
+      throw makeError('ERR_INVALID_ARG_TYPE',
+        `Profiler.fromShared(): token must be what profiler.share() returned; received ${describe(token)}`);
+    }
+    const opened = check(binding.openShared(token.key), { call: 'Profiler.fromShared' });
+    Profiler.#opening = opened;
+    try {
+      return new Profiler();
+    } finally {
+      Profiler.#opening = null;
+    }
   }
 
   /** The native profiler behind `receiver`, or the error a call on it deserves. */

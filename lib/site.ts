@@ -95,7 +95,7 @@ function displayName(file: string): string {
  */
 export class SiteTable {
   /** Index -> file name, shared with the onPinning delivery state. */
-  readonly files: string[] = [];
+  readonly files: string[];
   readonly #byName = new Map<string, number>();
   /** V8 script names (file:// URLs for ES modules) -> index. */
   readonly #byScript = new Map<string, number>();
@@ -103,6 +103,11 @@ export class SiteTable {
   readonly #sourceMaps = new Map<string, SourceMap | null>();
   /** Explicit site strings already parsed, bounded (sites are few; junk must not grow it). */
   readonly #byString = new Map<string, ResolvedSite>();
+
+  /** `files`: the array to fill (the onPinning delivery state's), or a new one. */
+  constructor(files: string[] = []) {
+    this.files = files;
+  }
 
   /** Index of `file`, interning it on first use. */
   intern(handle: Handle, file: string): number {

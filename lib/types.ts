@@ -187,3 +187,14 @@ export interface MetricsOptions {
   /** OpenMetrics 1.0.0 (ends with `# EOF`) instead of the Prometheus text format 0.0.4. Default false. */
   openMetrics?: boolean;
 }
+
+/**
+ * What {@link Profiler.share} returns: a structured-clonable token naming one
+ * native profiler, for {@link Profiler.fromShared} in another worker_thread.
+ * It does not keep the profiler alive.
+ */
+export interface SharedProfiler {
+  readonly kind: 'drainprof.SharedProfiler';
+  /** The profiler's key in the process (never reused). */
+  readonly key: bigint;
+}

@@ -4,9 +4,11 @@
 namespace drainprof_node {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Freed at environment teardown (main thread or worker), after which
-  // ~AddonData frees the C state of every profiler left alive.
-  env.SetInstanceData(new AddonData());
+  // Freed at environment teardown (main thread or worker); a cleanup hook
+  // ends every view left alive before that (see TeardownEnvironment).
+  AddonData* addon = new AddonData();
+  env.SetInstanceData(addon);
+  InitAddonData(env, addon);
   InitProfilerWrap(env, exports);
   InitTestHooks(env, exports);
   exports["napiVersion"] = Napi::Number::New(env, NAPI_VERSION);

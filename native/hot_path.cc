@@ -78,7 +78,7 @@ napi_value HotAllocRegisterSite(napi_env env, napi_callback_info info) {
   }
   if (wrap->prof == nullptr) return Result(env, -kGlueErrorDestroyed);
   if (file >= wrap->files.size()) return ThrowBadArgument(env, "file index was not interned");
-  drainprof_alloc_site site{wrap->files[file].get(), line, column};
+  drainprof_alloc_site site{wrap->files[file], line, column};
   return Result(env, Outcome(drainprof_ext_alloc_register_site(wrap->prof, granule, alloc, size, &site)));
 }
 

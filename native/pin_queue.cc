@@ -1,7 +1,10 @@
 // pin_queue.cc - onPinning: from the closing thread to the JS thread.
 //
 // The core calls OnPinning synchronously on whichever thread closed the
-// granule (the JS thread, or a native thread of another addon). The report is
+// granule (the JS thread, a worker sharing the profiler, or a native thread of
+// another addon). Reports go to the view that created the profiler, while it
+// lives; once it is destroyed (or its environment torn down) they are dropped,
+// since no JS thread is left that asked for them. The report is
 // valid only during that call, so it is packed into plain data and queued on
 // a thread-safe function; DeliverPinning runs later on the JS thread. Closes
 // made from JS are delivered the same way, so the callback always runs
@@ -21,7 +24,12 @@
 namespace drainprof_node {
 
 void OnPinning(const drainprof_pinning_report* report, void* user_data) {
-  auto* wrap = static_cast<ProfilerWrap*>(user_data);
+  auto* core = static_cast<SharedCore*>(user_data);
+  // Held while the report is packed and queued: the creating view cannot be
+  // destroyed, nor its queue finalized, meanwhile (both clear pin_view first).
+  std::lock_guard<std::mutex> lock(core->pin_mutex);
+  ProfilerWrap* wrap = core->pin_view;
+  if (wrap == nullptr) return;  // the creating view is gone: nobody to deliver to
   // No exception may unwind through the C core's frames.
   Packed* packed = new (std::nothrow) Packed();
   if (packed == nullptr) return;

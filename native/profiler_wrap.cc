@@ -66,10 +66,73 @@ Napi::Float64Array Float64ArrayArg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Float64Array>();
 }
 
+// A new view of `core` in this environment, owning the caller's reference.
+// -> [handle, granuleOpen, granuleClose, allocRegister, allocRegisterSite,
+//     allocDeregister, viewIndex, mode, storage, slotCapacity]
+Napi::Value MakeView(Napi::Env env, SharedCore* core, const Napi::CallbackInfo* pin_info) {
+  AddonData* addon = env.GetInstanceData<AddonData>();
+  auto wrap = std::make_unique<ProfilerWrap>();
+  wrap->core = core;
+  wrap->prof = core->prof;
+  wrap->diagnostic = core->diagnostic();
+  if (pin_info != nullptr) {
+    const Napi::CallbackInfo& info = *pin_info;
+    // Unref'd: pending reports never keep the process alive. Unbounded queue:
+    // the closing thread never blocks on JS.
+    wrap->queue = PinQueue::New(env, info[8].As<Napi::Function>(), "drainprof:onPinning", 0, 1,
+                                wrap.get(), [](Napi::Env, void*, ProfilerWrap* w) {
+                                  // From now on the queue is gone: no close on any
+                                  // thread may reach it.
+                                  if (w->core != nullptr) {
+                                    std::lock_guard<std::mutex> lock(w->core->pin_mutex);
+                                    if (w->core->pin_view == w) w->core->pin_view = nullptr;
+                                  }
+                                  w->state.Reset();
+                                  w->queue_alive = false;
+                                  MaybeDeleteWrap(w);
+                                });
+    wrap->queue.Unref(env);
+    wrap->queue_open = wrap->queue_alive = true;
+    wrap->state = Napi::Weak(info[9].As<Napi::Object>());
+    wrap->js_thread = std::this_thread::get_id();
+    std::lock_guard<std::mutex> lock(core->pin_mutex);
+    core->pin_view = wrap.get();
+  }
+
+  ProfilerWrap* w = wrap.release();
+  w->addon = addon;
+  addon->live.insert(w);
+  if (addon->free_views.empty()) {
+    w->index = static_cast<uint32_t>(addon->views.size());
+    addon->views.push_back(w);
+  } else {
+    w->index = addon->free_views.back();
+    addon->free_views.pop_back();
+    addon->views[w->index] = w;
+  }
+
+  Napi::Object handle = Napi::Object::New(env);
+  handle.TypeTag(&kProfilerTag);
+  NAPI_THROW_IF_FAILED(env, napi_wrap(env, handle, w, nullptr, nullptr, nullptr), Napi::Value());
+  AddJsRef(env, w, handle);
+
+  Napi::Array out = Napi::Array::New(env, 10);
+  out[0u] = handle;
+  out[1u] = Bind(env, w, "granuleOpen", HotGranuleOpen);
+  out[2u] = Bind(env, w, "granuleClose", HotGranuleClose);
+  out[3u] = Bind(env, w, "allocRegister", HotAllocRegister);
+  out[4u] = Bind(env, w, "allocRegisterSite", HotAllocRegisterSite);
+  out[5u] = Bind(env, w, "allocDeregister", HotAllocDeregister);
+  out[6u] = Napi::Number::New(env, w->index);
+  out[7u] = Napi::Number::New(env, static_cast<double>(core->config.mode));
+  out[8u] = Napi::Number::New(env, static_cast<double>(core->config.storage));
+  out[9u] = Napi::Number::New(env, static_cast<double>(core->config.slot_capacity));
+  return out;
+}
+
 // createProfiler(mode, storage, slotCapacity, bucketCount, logInterval,
 //                maxBufferedReports, verbose, lifetimeLimit, deliver?, state?)
-// -> [handle, granuleOpen, granuleClose, allocRegister, allocRegisterSite,
-//     allocDeregister] or -reason when the core refuses to create it.
+// -> a view (see MakeView) or -reason when the core refuses to create it.
 Napi::Value CreateProfiler(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   drainprof_config config;
@@ -89,72 +152,66 @@ Napi::Value CreateProfiler(const Napi::CallbackInfo& info) {
   if (with_callback && !info[9].IsObject()) {
     throw Napi::TypeError::New(env, "a deliver function needs a state object");
   }
+  bool pinning = with_callback && config.mode == DRAINPROF_DIAGNOSTIC;
+  if (pinning) config.on_pinning = OnPinning;  // user data: the core (CreateCore)
 
-  auto wrap = std::make_unique<ProfilerWrap>();
-  if (with_callback && config.mode == DRAINPROF_DIAGNOSTIC) {
-    config.on_pinning = OnPinning;
-    config.callback_user_data = wrap.get();
+  int reason = 0;
+  SharedCore* core = CreateCore(config, lifetime_limit, &reason);
+  if (core == nullptr) return Failure(env, reason);
+  try {
+    return MakeView(env, core, pinning ? &info : nullptr);
+  } catch (...) {
+    Release(core);
+    throw;
   }
-  drainprof* prof = drainprof_create_with_config(&config);
-  if (prof == nullptr) return Failure(env, LastCoreError());
-  if (drainprof_ext_set_lifetime_limit(prof, lifetime_limit) != 0) {
-    int reason = LastCoreError();
-    drainprof_destroy(prof);
-    return Failure(env, reason);
-  }
-  wrap->prof = prof;
-  wrap->diagnostic = config.mode == DRAINPROF_DIAGNOSTIC;
-  wrap->lifetime_limit = lifetime_limit;
-
-  if (config.on_pinning != nullptr) {
-    // Unref'd: pending reports never keep the process alive. Unbounded queue:
-    // the closing thread never blocks on JS.
-    wrap->queue = PinQueue::New(env, info[8].As<Napi::Function>(), "drainprof:onPinning", 0, 1,
-                                wrap.get(), [](Napi::Env, void*, ProfilerWrap* w) {
-                                  w->state.Reset();
-                                  w->queue_alive = false;
-                                  MaybeDeleteWrap(w);
-                                });
-    wrap->queue.Unref(env);
-    wrap->queue_open = wrap->queue_alive = true;
-    wrap->state = Napi::Weak(info[9].As<Napi::Object>());
-    wrap->js_thread = std::this_thread::get_id();
-  }
-
-  AddonData* addon = env.GetInstanceData<AddonData>();
-  ProfilerWrap* w = wrap.release();
-  w->addon = addon;
-  addon->live.insert(w);
-
-  Napi::Object handle = Napi::Object::New(env);
-  handle.TypeTag(&kProfilerTag);
-  NAPI_THROW_IF_FAILED(env, napi_wrap(env, handle, w, nullptr, nullptr, nullptr), Napi::Value());
-  AddJsRef(env, w, handle);
-
-  Napi::Array out = Napi::Array::New(env, 6);
-  out[0u] = handle;
-  out[1u] = Bind(env, w, "granuleOpen", HotGranuleOpen);
-  out[2u] = Bind(env, w, "granuleClose", HotGranuleClose);
-  out[3u] = Bind(env, w, "allocRegister", HotAllocRegister);
-  out[4u] = Bind(env, w, "allocRegisterSite", HotAllocRegisterSite);
-  out[5u] = Bind(env, w, "allocDeregister", HotAllocDeregister);
-  return out;
 }
 
-// intern(handle, file) -> index of the file name for allocRegisterSite.
+// shareKey(handle) -> bigint key of the view's core | -reason
+Napi::Value ShareKey(const Napi::CallbackInfo& info) {
+  ProfilerWrap* wrap = UnwrapHandle(info[0]);
+  if (wrap->core == nullptr) return Failure(info.Env(), kGlueErrorDestroyed);
+  return Napi::BigInt::New(info.Env(), wrap->core->key);
+}
+
+// openShared(key: bigint) -> a view (see MakeView) of the core registered under
+// key | -kGlueErrorDestroyed when its last reference is gone.
+Napi::Value OpenShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBigInt()) throw Napi::TypeError::New(env, "key must be a bigint");
+  bool lossless = false;
+  uint64_t key = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  SharedCore* core = lossless ? RetainByKey(key) : nullptr;
+  if (core == nullptr) return Failure(env, kGlueErrorDestroyed);
+  try {
+    return MakeView(env, core, nullptr);
+  } catch (...) {
+    Release(core);
+    throw;
+  }
+}
+
+// intern(handle, file) -> this view's index of the file name for allocRegisterSite.
 Napi::Value Intern(const Napi::CallbackInfo& info) {
   ProfilerWrap* wrap = UnwrapHandle(info[0]);
   if (!info[1].IsString()) throw Napi::TypeError::New(info.Env(), "file must be a string");
   if (wrap->prof == nullptr) return Failure(info.Env(), kGlueErrorDestroyed);
   std::string file = info[1].As<Napi::String>().Utf8Value();
-  auto copy = std::make_unique<char[]>(file.size() + 1);
-  std::memcpy(copy.get(), file.c_str(), file.size() + 1);
+  const char* interned;
+  {
+    std::lock_guard<std::mutex> lock(wrap->core->files_mutex);
+    auto& slot = wrap->core->files[file];
+    if (!slot) {
+      slot = std::make_unique<char[]>(file.size() + 1);
+      std::memcpy(slot.get(), file.c_str(), file.size() + 1);
+    }
+    interned = slot.get();
+  }
   int32_t index = static_cast<int32_t>(wrap->files.size());
+  wrap->files.push_back(interned);
   {
     std::lock_guard<std::mutex> lock(wrap->file_index_mutex);
-    wrap->file_index.emplace(copy.get(), index);
+    wrap->file_index.emplace(interned, index);
   }
-  wrap->files.push_back(std::move(copy));
   return Napi::Number::New(info.Env(), index);
 }
 
@@ -256,7 +313,8 @@ Napi::Value LifetimeRecords(const Napi::CallbackInfo& info) {
   ProfilerWrap* wrap = UnwrapHandle(info[0]);
   uint32_t max = Uint32Arg(info, 1, "max must be a uint32");
   if (wrap->prof == nullptr) return Failure(info.Env(), kGlueErrorDestroyed);
-  uint32_t capacity = max < wrap->lifetime_limit ? max : wrap->lifetime_limit;
+  uint32_t limit = wrap->core->lifetime_limit;
+  uint32_t capacity = max < limit ? max : limit;
   std::vector<drainprof_ext_lifetime_record> records(capacity);
   uint32_t got = capacity == 0 ? 0 : drainprof_ext_lifetime_records(wrap->prof, records.data(), capacity);
   Packed packed;
@@ -335,7 +393,7 @@ Napi::Value Metrics(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Destroy(const Napi::CallbackInfo& info) {
-  DestroyCore(UnwrapHandle(info[0]), true);
+  DestroyView(UnwrapHandle(info[0]), true);
   return info.Env().Undefined();
 }
 
@@ -351,12 +409,20 @@ ProfilerWrap* UnwrapHandle(const Napi::Value& value) {
   return static_cast<ProfilerWrap*>(data);
 }
 
-void DestroyCore(ProfilerWrap* wrap, bool keep_state) {
-  if (wrap->prof != nullptr) {
-    drainprof_destroy(wrap->prof);  // no callback can run after this returns
+void DestroyView(ProfilerWrap* wrap, bool keep_state) {
+  SharedCore* core = wrap->core;
+  if (core != nullptr) {
+    {
+      // After this no close on any thread queues a report for this view.
+      std::lock_guard<std::mutex> lock(core->pin_mutex);
+      if (core->pin_view == wrap) core->pin_view = nullptr;
+    }
+    wrap->core = nullptr;
     wrap->prof = nullptr;
-    std::lock_guard<std::mutex> lock(wrap->file_index_mutex);
-    wrap->file_index.clear();
+    {
+      std::lock_guard<std::mutex> lock(wrap->file_index_mutex);
+      wrap->file_index.clear();
+    }
     wrap->files.clear();
   }
   if (wrap->queue_open) {
@@ -366,35 +432,65 @@ void DestroyCore(ProfilerWrap* wrap, bool keep_state) {
       wrap->queue.Release();  // delivers what is queued, then finalizes
     }
   }
+  // Last: the last reference destroys the C profiler, after which no callback
+  // runs; reports already queued are plain data and still get delivered.
+  if (core != nullptr) Release(core);
 }
 
 void ReleaseJsRef(ProfilerWrap* wrap) {
   if (--wrap->js_refs == 0) {
-    DestroyCore(wrap, false);
+    DestroyView(wrap, false);
     MaybeDeleteWrap(wrap);
   }
 }
 
 void MaybeDeleteWrap(ProfilerWrap* wrap) {
   if (wrap->js_refs != 0 || wrap->queue_alive) return;
-  if (wrap->addon != nullptr) wrap->addon->live.erase(wrap);
+  AddonData* addon = wrap->addon;
+  if (addon != nullptr) {
+    addon->live.erase(wrap);
+    if (wrap->index < addon->views.size() && addon->views[wrap->index] == wrap) {
+      addon->views[wrap->index] = nullptr;
+      addon->free_views.push_back(wrap->index);
+    }
+  }
   delete wrap;
 }
 
-AddonData::~AddonData() {
-  // Environment teardown: free every C profiler still open. The wraps stay
-  // allocated for their GC finalizers, which may still run after this.
-  for (ProfilerWrap* wrap : live) {
-    if (wrap->prof != nullptr) {
-      drainprof_destroy(wrap->prof);
-      wrap->prof = nullptr;
+// Environment teardown (a cleanup hook, run before the environment's own
+// references and buffers go): end every view still alive. The wraps stay
+// allocated for their GC finalizers, which may still run after this.
+static void TeardownEnvironment(void* arg) {
+  AddonData* addon = static_cast<AddonData*>(arg);
+  addon->torn_down = true;
+  for (ProfilerWrap* wrap : addon->live) {
+    SharedCore* core = wrap->core;
+    if (core == nullptr) continue;
+    {
+      std::lock_guard<std::mutex> lock(core->pin_mutex);
+      if (core->pin_view == wrap) core->pin_view = nullptr;
     }
-    wrap->addon = nullptr;
+    wrap->core = nullptr;
+    wrap->prof = nullptr;
+    Release(core);
   }
+}
+
+AddonData::~AddonData() {
+  if (!torn_down) TeardownEnvironment(this);
+  for (ProfilerWrap* wrap : live) wrap->addon = nullptr;
+  ForgetAddon(env);
+}
+
+void InitAddonData(Napi::Env env, AddonData* addon) {
+  addon->env = env;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_add_env_cleanup_hook(env, TeardownEnvironment, addon));
 }
 
 void InitProfilerWrap(Napi::Env env, Napi::Object exports) {
   exports["createProfiler"] = Napi::Function::New(env, CreateProfiler, "createProfiler");
+  exports["shareKey"] = Napi::Function::New(env, ShareKey, "shareKey");
+  exports["openShared"] = Napi::Function::New(env, OpenShared, "openShared");
   exports["intern"] = Napi::Function::New(env, Intern, "intern");
   exports["snapshot"] = Napi::Function::New(env, Snapshot, "snapshot");
   exports["sweep"] = Napi::Function::New(env, Sweep, "sweep");

@@ -25,8 +25,8 @@ Napi::Value CloseOnThread(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), result);
 }
 
-// liveProfilers() -> [wraps, cores]: profilers of this environment whose glue
-// state is still allocated, and those whose C profiler is not destroyed yet.
+// liveProfilers() -> [wraps, views]: views of this environment whose glue
+// state is still allocated, and those not destroyed yet.
 Napi::Value LiveProfilers(const Napi::CallbackInfo& info) {
   AddonData* addon = info.Env().GetInstanceData<AddonData>();
   uint32_t cores = 0;
@@ -37,12 +37,18 @@ Napi::Value LiveProfilers(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// liveCores() -> C profilers alive in the process (all environments).
+Napi::Value LiveCores(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), LiveCoreCount());
+}
+
 }  // namespace
 
 void InitTestHooks(Napi::Env env, Napi::Object exports) {
   Napi::Object hooks = Napi::Object::New(env);
   hooks["closeOnThread"] = Napi::Function::New(env, CloseOnThread, "closeOnThread");
   hooks["liveProfilers"] = Napi::Function::New(env, LiveProfilers, "liveProfilers");
+  hooks["liveCores"] = Napi::Function::New(env, LiveCores, "liveCores");
   exports["testHooks"] = hooks;
 }
 
