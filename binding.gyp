@@ -19,7 +19,8 @@
         "native/pin_queue.cc",
         "native/pack.cc",
         "native/test_hooks.cc",
-        "native/shared_core.cc"
+        "native/shared_core.cc",
+        "native/export_handle.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -51,6 +51,8 @@ export interface NativeBinding {
   textReport(handle: Handle, maxSites: number): string | number;
   metrics(handle: Handle, prefix: string | null, names: string[], values: string[], openMetrics: boolean): string | number;
   destroy(handle: Handle): void;
+  /** A native handle for another addon (see native-handle.ts), or -reason. */
+  exportHandle(handle: Handle): object | number;
   readonly napiVersion: number;
   /** For the test suite only. */
   readonly testHooks: {

@@ -7,5 +7,6 @@
 export { ERROR_CODES, MAX_ID, Profiler } from './index.js';
 export type {
   AllocSite, ClassCounts, DiagnosticSummary, DrainprofError, ErrorCode, Id, LifetimeRecord, MetricsOptions, Mode,
-  PinningAllocation, PinningReport, ProfilerOptions, SharedProfiler, SiteSummary, Size, Snapshot, Storage, ViolationClass,
+  NativeHandle, PinningAllocation, PinningReport, ProfilerOptions, SharedProfiler, SiteSummary, Size, Snapshot, Storage,
+  ViolationClass,
 } from './index.js';

@@ -19,6 +19,7 @@
 export { Profiler } from './profiler.js';
 export { ERROR_CODES, type DrainprofError, type ErrorCode } from './errors.js';
 export { MAX_ID } from './ids.js';
+export type { NativeHandle } from './native-handle.js';
 export type {
   AllocSite, ClassCounts, DiagnosticSummary, Id, LifetimeRecord, MetricsOptions, Mode, PinningAllocation,
   PinningReport, ProfilerOptions, SharedProfiler, SiteSummary, Size, Snapshot, Storage, ViolationClass,

@@ -9,6 +9,7 @@ import { coreError, describe, destroyedError, invalidThisError, makeError, wrong
 import { checkId } from './ids.js';
 import { buildLifetimeRecords, buildReports, buildSummary, deliverPinning, type DeliveryState } from './reports.js';
 import { callerOf, SiteTable } from './site.js';
+import { exportNativeHandle, type NativeHandle } from './native-handle.js';
 import { buildSnapshot, SNAPSHOT_LENGTH } from './snapshot.js';
 import type {
   AllocSite, DiagnosticSummary, Id, LifetimeRecord, MetricsOptions, Mode, PinningReport, ProfilerOptions,
@@ -380,6 +381,17 @@ export class Profiler implements Disposable {
       invalid: 'options.prefix must be a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) and each label name a label name ' +
         '([a-zA-Z_][a-zA-Z0-9_]*)',
     });
+  }
+
+  /**
+   * A handle that gives this profiler to another native addon (one built with
+   * `drainprof/native`), whose C code then counts into it through drainprof.h,
+   * from any thread. The addon's acquire keeps the C profiler alive until it
+   * releases it, even after destroy(). See {@link NativeHandle}.
+   */
+  nativeHandle(): NativeHandle {
+    const native = Profiler.#live(this, 'nativeHandle');
+    return exportNativeHandle(native.handle);
   }
 
   /**

@@ -1,5 +1,6 @@
 // addon.cc - module entry: per-environment state and the exports lib/binding.ts loads.
 #include "addon.h"
+#include "export_handle.h"
 
 namespace drainprof_node {
 
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAddonData(env, addon);
   InitProfilerWrap(env, exports);
   InitTestHooks(env, exports);
+  InitExportHandle(env, exports);
   exports["napiVersion"] = Napi::Number::New(env, NAPI_VERSION);
   return exports;
 }

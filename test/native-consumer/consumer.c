@@ -6,6 +6,7 @@
  * Holds live in numbered slots so that JavaScript can drop its Profiler and
  * still ask the addon to count into, and read, the profiler the addon holds.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <drainprof.h>
 #include <drainprof_ext.h>
 #include <drainprof_node.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SLOTS 64
 
@@ -113,6 +115,7 @@ typedef struct workload {
     uint32_t granules;
     uint32_t allocs;       /* per granule */
     uint32_t pin_every;    /* every Nth granule keeps its last allocation live (0: never) */
+    uint32_t pause_micros; /* after each granule */
     uint64_t drainable, pinned, failed;
 } workload;
 
@@ -130,6 +133,10 @@ static void run_workload(workload *w) {
         }
         int r = drainprof_granule_close(w->prof, gid);
         if (r == 1) w->drainable++; else if (r == 0) w->pinned++; else w->failed++;
+        if (w->pause_micros != 0) {
+            struct timespec pause = {0, (long)w->pause_micros * 1000};
+            nanosleep(&pause, NULL);
+        }
     }
 }
 
@@ -175,14 +182,15 @@ static void *thread_main(void *arg) {
     return NULL;
 }
 
-/* startThread(slot, firstGranule, granules, allocsPerGranule, pinEvery) */
+/* startThread(slot, firstGranule, granules, allocsPerGranule, pinEvery, pauseMicros) */
 static napi_value start_thread(napi_env env, napi_callback_info info) {
-    napi_value argv[5];
+    napi_value argv[6];
     if (thread_started) {
         napi_throw_error(env, NULL, "a thread is running");
         return NULL;
     }
-    if (!args(env, info, 5, argv) || !read_workload(env, argv, &thread_work)) return NULL;
+    if (!args(env, info, 6, argv) || !read_workload(env, argv, &thread_work)) return NULL;
+    thread_work.pause_micros = (uint32_t)arg_num(env, argv[5]);
     atomic_store(&thread_done, 0);
     if (pthread_create(&thread, NULL, thread_main, NULL) != 0) {
         napi_throw_error(env, NULL, "pthread_create failed");
@@ -288,7 +296,7 @@ static napi_value standalone(napi_env env, napi_callback_info info) {
         napi_throw_error(env, NULL, "drainprof_create_with_config returned NULL");
         return NULL;
     }
-    workload w = {prof, 1, 10, 3, 5, 0, 0, 0};
+    workload w = {prof, 1, 10, 3, 5, 0, 0, 0, 0};
     run_workload(&w);
     drainprof_snapshot_t s;
     drainprof_snapshot(prof, &s);
