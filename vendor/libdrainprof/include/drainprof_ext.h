@@ -197,6 +197,98 @@ int64_t drainprof_ext_format_metrics(const drainprof *prof,
  * class. Works in every mode (production shows the counters only). */
 int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *buf, size_t size);
 
+/* ---------------------------------------------------------------------------
+ * Foreign counter slots: counts kept in memory the caller owns.
+ *
+ * A thread for which every library call is expensive (JavaScript, where each
+ * call crosses N-API: ~10 ns against the ~2 ns of a register) can count the
+ * registers and deregisters it makes into one open granule in a slot of its
+ * own memory, with plain float64 increments and no call at all. The library
+ * adds the slot's counts in wherever they matter:
+ *   - granule_close folds every slot still attached to the granule into its
+ *     net count (net += registers - deregisters) and into the profiler's
+ *     totals (total_allocs += registers, total_deallocs += deregisters), then
+ *     writes token = 0 and lets go of the slot;
+ *   - snapshot, ext snapshot, sweep and granule_live include the counts of
+ *     attached slots as they read them, plus everything folded so far;
+ *   - detach folds a slot the same way, at once;
+ *   - reset lets go of every slot (token = 0), counts dropped like all others.
+ * A counted register is one register call that succeeded, a counted
+ * deregister one deregister call: the numbers are those the same calls made
+ * through drainprof_alloc_register/deregister would give.
+ *
+ * Rules for the owner of a slot:
+ *   - Only one thread writes registers and deregisters, with plain aligned
+ *     8-byte stores of integers in [0, 2^53] (other values count as 0). The
+ *     library reads them with relaxed atomic loads: an aligned 8-byte store is
+ *     single-copy atomic on the supported targets (x86-64, arm64).
+ *   - Before each increment, check that token still holds the value attach
+ *     stored: the library writes 0 when it lets go (close, reset), so a slot
+ *     whose granule closed is never counted into the granule's next life, or
+ *     into another granule; the owner must then stop counting into it. Use a
+ *     new token for every attachment (e.g. a counter) so a stale reader of a
+ *     reused slot can tell.
+ *   - As for every register, none may be in flight for the granule while it
+ *     closes: the close must happen after (in the C11 / JavaScript memory
+ *     model sense) the owner's last increment, or that increment is lost.
+ *   - Memory: the library reads and writes the slot from attach until detach
+ *     returns, or until it writes token = 0 itself (close, reset). Only then
+ *     may the owner free or reuse the memory. drainprof_destroy forgets
+ *     attached slots without touching them.
+ *
+ * Diagnostic mode keeps a record per allocation, which counts cannot make:
+ * there a slot only marks one open life of a granule (token = 0 once it
+ * closed) and its counts are ignored; make the registers with the calls.
+ *
+ * Once a profiler has had a slot attached, snapshot, sweep, granule_live,
+ * close, detach and attach serialise on a foreign-slot mutex for the moments
+ * they read or change slots, so no read of a slot ever races its detach.
+ * Profilers that never attach keep snapshot lock-free.
+ * ------------------------------------------------------------------------- */
+typedef struct drainprof_ext_foreign_slot {
+    double token;        /* nonzero while attached (the value attach stored); 0 once released */
+    double registers;    /* register calls counted by the owner */
+    double deregisters;  /* deregister calls counted by the owner */
+    double reserved;     /* set to 0 by attach; never read */
+} drainprof_ext_foreign_slot;
+
+/* Attaches `slot` to open granule `id`: zeroes its counts, stores `token`
+ * (written last, with release order) and links it to the granule's record.
+ * Returns 0, or -1 when prof or slot is NULL (NULL), token is not a finite
+ * value > 0 or the slot is attached already (INVALID), `id` is not open
+ * (NOT_OPEN), or memory runs out (NO_MEMORY). Takes the table lock and the
+ * foreign-slot mutex; O(1) amortised. */
+int drainprof_ext_foreign_attach(drainprof *prof, drainprof_granule_id id,
+                                 drainprof_ext_foreign_slot *slot, double token);
+
+/* Folds the slot's counts into its granule's net count and the profiler's
+ * totals now, writes token = 0 and lets go of it. Returns 1 when the slot was
+ * attached, 0 when it was not (its granule closed, reset ran, or it never
+ * was): either way the library no longer touches it when this returns. -1
+ * when prof or slot is NULL. Takes the foreign-slot mutex; O(1). */
+int drainprof_ext_foreign_detach(drainprof *prof, drainprof_ext_foreign_slot *slot);
+
+/* Counts one register (deregister when `deregister` is true) that its owner
+ * refused to count into a slot it found released (token changed): exactly
+ * what the same call into a granule that is not open counts (total_allocs
+ * and failed_registers += 1, or the deallocation pair). Always returns -1:
+ * NOT_OPEN, or NULL for a NULL prof. Lock-free. */
+int drainprof_ext_foreign_refused(drainprof *prof, bool deregister);
+
+/* ---------------------------------------------------------------------------
+ * Bulk counts (production mode).
+ * ------------------------------------------------------------------------- */
+
+/* As `registers` drainprof_alloc_register calls followed by `deregisters`
+ * drainprof_alloc_deregister calls on granule `id`, in one step: the same
+ * counters move (also when it fails: every one of them is a failed call).
+ * Returns 0, or -1 when prof is NULL (NULL), the profiler is in diagnostic
+ * mode (WRONG_MODE: allocations need their ids there; nothing is counted), a
+ * count is above INT64_MAX (INVALID, nothing counted) or `id` is not open
+ * (NOT_OPEN). Lock-free; costs one register call. */
+int drainprof_ext_alloc_count(drainprof *prof, drainprof_granule_id id, uint64_t registers,
+                              uint64_t deregisters);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,10 @@
  * Threads without a private block (more than DP_MAX_SLOTS alive, or out of
  * memory) count with atomic read-modify-writes into the overflow block and the
  * record's shared_net.
+ *
+ * Foreign slots (foreign.c) add their counts here too: to a record's net while
+ * attached (sums without zeroing read them), folded into shared_net when they
+ * go; to the totals through dp_foreign_totals.
  */
 #include "internal.h"
 
@@ -112,8 +116,15 @@ int64_t dp_counters_net(const drainprof *p, const dp_rec *rec, bool zero)
     uint32_t k = dp_seg_of(p, rec->index, &off);
     drainprof *mp = (drainprof *)p;
     dp_rec *mrec = (dp_rec *)rec;
+    /* A reader sums shared_net and the attached foreign slots under the
+     * foreign-slot mutex, since detach moves counts from one to the other.
+     * Close (zero) has released the record's slots already (foreign.c). */
+    bool locked = !zero && dp_foreign_lock(p);
     int64_t net = zero ? atomic_exchange_explicit(&mrec->shared_net, 0, DP_RELAXED)
                        : atomic_load_explicit(&mrec->shared_net, DP_RELAXED);
+    if (locked)
+        net += dp_foreign_net_locked(p, rec);
+    dp_foreign_unlock(p, locked);
     uint32_t hw = atomic_load_explicit(&mp->block_hw, DP_ACQUIRE);
     for (uint32_t s = 1; s <= hw; s++) {
         const dp_block *b = atomic_load_explicit(&mp->blocks[s], DP_ACQUIRE);
@@ -155,6 +166,7 @@ void dp_counters_totals(const drainprof *p, uint64_t *allocs, uint64_t *deallocs
         if (b != NULL)
             block_totals(b, &t);
     }
+    dp_foreign_totals(p, &t.allocs, &t.deallocs);
     if (allocs) *allocs = t.allocs;
     if (deallocs) *deallocs = t.deallocs;
     if (failed_regs) *failed_regs = t.failed_regs;
@@ -179,6 +191,7 @@ static void block_zero(const drainprof *p, dp_block *b)
 
 void dp_counters_reset(drainprof *p)
 {
+    dp_foreign_reset(p);
     block_zero(p, &p->overflow);
     for (uint32_t s = 1; s <= DP_MAX_SLOTS; s++) {
         dp_block *b = atomic_load_explicit(&p->blocks[s], DP_RELAXED);
@@ -197,6 +210,7 @@ int dp_counters_init(drainprof *p)
 
 void dp_counters_destroy(drainprof *p)
 {
+    dp_foreign_destroy(p);
     for (uint32_t s = 1; s <= DP_MAX_SLOTS; s++) {
         dp_block *b = atomic_load_explicit(&p->blocks[s], DP_RELAXED);
         if (b == NULL)

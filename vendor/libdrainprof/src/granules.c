@@ -64,6 +64,9 @@ DP_EXPORT int drainprof_granule_close(drainprof *prof, drainprof_granule_id id)
         pthread_mutex_unlock(&prof->table_lock);
         return dp_fail(DRAINPROF_EXT_ERR_NOT_OPEN);
     }
+    /* Foreign slots first: their counts join shared_net, which the sum below
+     * takes, and their owners see token 0 from now on. */
+    dp_foreign_close(prof, rec);
     int64_t live;
     if (diag) {
         dp_diag_detach(rec, &d);

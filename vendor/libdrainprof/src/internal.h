@@ -15,6 +15,7 @@
  *   reports.c     pinning reports, buffer, drain, 0.1 summary
  *   lifetime.c    lifetime deltas of pins freed after close, classes, ext summary
  *   snapshot.c    snapshot, ext snapshot, sweep, granule_live, get_config
+ *   foreign.c     foreign counter slots (counts in caller-owned memory), bulk counts
  *   text.c        stderr lines, metrics exposition, human-readable report
  */
 #ifndef DRAINPROF_INTERNAL_H
@@ -172,6 +173,9 @@ typedef struct dp_rec {
     uint32_t index;
     uint32_t next_free;
     struct dp_diag_granule *diag;  /* diagnostic mode only */
+    /* First foreign slot node attached to this life + 1, 0 when none; under
+     * the foreign-slot mutex (foreign.c). */
+    uint32_t foreign_head1;
 } dp_rec;
 
 /* id -> record index. Entries pack (hash fragment << 32 | record + 1) in one
@@ -191,8 +195,10 @@ typedef struct dp_index {
 enum dp_block_kind {
     DP_BLOCK_NATIVE = 0,    /* one thread writes; single-writer updates */
     DP_BLOCK_OVERFLOW = 1   /* shared by threads without a slot; atomic RMW */
-    /* A block kind over foreign memory (e.g. float64 cells written by
-     * JavaScript threads) slots in here: counters.c sums by kind. */
+    /* Counts in foreign memory (float64 slots written by JavaScript threads)
+     * are not blocks: they are per granule life, owned by the caller and
+     * attached/detached at any time, so foreign.c keeps them in a list per
+     * record, read under its mutex; counters.c adds them in. */
 };
 
 typedef struct dp_block {
@@ -356,6 +362,11 @@ struct drainprof {
     uint32_t life_count;
     _Atomic uint64_t life_recorded;
     _Atomic uint64_t life_dropped;
+
+    /* Foreign counter slots: allocated by the first attach (under
+     * table_lock), freed at destroy. NULL: never used, and the readers skip
+     * the foreign-slot mutex. */
+    _Atomic(struct dp_foreign *) foreign;
 };
 
 /* ------------------------------------------------------------- table.c */
@@ -522,6 +533,23 @@ void dp_reports_mark_resolved_locked(drainprof *p, uint64_t seq);
 
 void dp_text_close_lines(const drainprof *p, uint64_t gid, bool pinned, uint64_t live,
                          bool log_line, uint64_t drainable, uint64_t pinned_total);
+
+/* ----------------------------------------------------------- foreign.c */
+
+/* granule_close, under table_lock and before the record's net is summed:
+ * folds (production) and releases every slot attached to `rec`. */
+void dp_foreign_close(drainprof *p, dp_rec *rec);
+/* Takes the foreign-slot mutex when the profiler ever had a slot attached;
+ * returns whether it did (pass that to dp_foreign_unlock). */
+bool dp_foreign_lock(const drainprof *p);
+void dp_foreign_unlock(const drainprof *p, bool locked);
+/* With the mutex held: the counts of slots attached to `rec` (production). */
+int64_t dp_foreign_net_locked(const drainprof *p, const dp_rec *rec);
+/* Folded plus attached counts (production); takes the mutex. */
+void dp_foreign_totals(const drainprof *p, uint64_t *allocs, uint64_t *deallocs);
+/* reset (table_lock held): releases every slot, drops folded counts. */
+void dp_foreign_reset(drainprof *p);
+void dp_foreign_destroy(drainprof *p);
 
 /* ---------------------------------------------------------- snapshot.c */
 
