@@ -321,9 +321,6 @@ export interface ProfilerLike {
 }
 export type ProfilerCtor = new (options?: unknown) => ProfilerLike;
 
-/** DRAINPROF_FUZZ_STRICT=1: do not tolerate the known, reported divergences (see model.ts). */
-export const TOLERATE_KNOWN = process.env.DRAINPROF_FUZZ_STRICT !== '1';
-
 export class Divergence extends Error {
   constructor(readonly opIndex: number, readonly op: Op | null, message: string) {
     super(message);
@@ -627,7 +624,6 @@ export async function runEpisode(Profiler: ProfilerCtor, ep: Episode, callerSite
     const n = new Profiler(buildOptions(ep, true, sink));
     const m = new ModelProfiler(buildOptions(ep, false, sink));
     m.callerSite = callerSite;
-    m.tolerateUnresolvedAfterDroppedRecord = TOLERATE_KNOWN;
     return [n, m];
   };
   let [n, m] = create();

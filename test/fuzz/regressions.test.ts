@@ -1,6 +1,6 @@
 // Focused cases the fuzzers found, run against the native Profiler and the model.
-// A case marked `it.fails` is an open, reported divergence: it passes while the implementation
-// still diverges and starts failing once it is fixed (then turn it into a plain `it`).
+// A case marked `it.fails` would be an open, reported divergence: it passes while the
+// implementation still diverges and starts failing once it is fixed (then make it a plain `it`).
 import { describe, expect, it } from 'vitest';
 import { Profiler } from '../../lib/index.js';
 import { ModelProfiler } from '../model/model.js';
@@ -11,7 +11,8 @@ describe('fuzzing regressions', () => {
   // Found by fuzz_api (vendor/libdrainprof/fuzz/crashes/divergence-unresolved-after-dropped-record)
   // and by the differential fuzzer (diagnostic/slot-array, base seed 20241124, episode seed
   // 86665845). Header: class_counts[0] counts "base.total_allocs not yet resolved"; the library
-  // counts a pin as unresolved again once the record of its late free is dropped by the limit.
+  // counted a pin as unresolved again once the record of its late free was dropped by the limit.
+  // Fixed in the core (9ffbbc1).
   const droppedRecordCase = (p: { granuleOpen(id: number): void; granuleClose(id: number): boolean;
     allocRegister(g: number, a: number, size: number, s: unknown): void; allocDeregister(g: number, a: number): void }) => {
     p.granuleOpen(1);
@@ -30,14 +31,14 @@ describe('fuzzing regressions', () => {
     expect(model.diagnosticSummary().sites).toMatchObject([{ totalAllocs: 2, unresolved: 0, resolved: 1 }]);
   });
 
-  it.fails('KNOWN DIVERGENCE: native keeps a freed pin resolved after its lifetime record is dropped', () => {
+  it('native keeps a freed pin resolved after its lifetime record is dropped', () => {
     const native = new Profiler({ mode: 'diagnostic', lifetimeLimit: 1 });
     try {
       droppedRecordCase(native);
       const [s] = native.diagnosticSummary().sites;
       expect(s!.totalAllocs).toBe(2);
       expect(s!.classCounts.nearMiss + s!.classCounts.moderate + s!.classCounts.fundamentalMismatch).toBe(1);
-      expect(s!.classCounts.unresolved).toBe(0); // the library says 1
+      expect(s!.classCounts.unresolved).toBe(0); // the library said 1 before 9ffbbc1
     } finally {
       native.destroy();
     }

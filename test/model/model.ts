@@ -425,14 +425,6 @@ export class ModelProfiler {
   readonly options: ResolvedOptions;
   /** The site recorded when allocRegister gets no `site` (the JS caller's location). */
   callerSite: AllocSite | null = null;
-  /**
-   * KNOWN DIVERGENCE, reported: libdrainprof counts a buffered report's pinning allocation as
-   * unresolved again once the lifetime record of its late free is dropped by the limit; the
-   * header (class_counts[0]: "base.total_allocs not yet resolved") says it stays resolved.
-   * The fuzzers set this to follow the library while the report is open, so that they keep
-   * finding other things; test/fuzz/regressions.test.ts holds the case itself.
-   */
-  tolerateUnresolvedAfterDroppedRecord = false;
   /** Lines the C core would print on stderr (§6). */
   readonly stderr: string[] = [];
 
@@ -601,9 +593,9 @@ export class ModelProfiler {
   private recordLifetime(pin: Pin): void {
     this.c.lifetimeRecords++;
     if (this.records.length >= this.options.lifetimeLimit) {
-      const dropped = this.records.shift()!;
+      // The freed allocation stays resolved in its report although its record goes.
+      this.records.shift();
       this.c.droppedLifetimeRecords++;
-      if (this.tolerateUnresolvedAfterDroppedRecord && dropped.origin !== null) resolvedOrigins.delete(dropped.origin);
     }
     this.records.push({ granuleId: pin.granuleId, allocId: pin.allocId, site: pin.site, size: pin.size, origin: pin.origin });
     if (pin.origin !== null) resolvedOrigins.add(pin.origin);

@@ -261,16 +261,6 @@ static void add_pin(int gidx, entry e, uint64_t serial, size_t index) {
     sh.pins[sh.npins++] = (pin){gidx, e, serial, index};
 }
 
-/*
- * KNOWN DIVERGENCE (reported): the library counts a pinning allocation of a buffered report
- * as unresolved again once the record of its late free is dropped by the lifetime limit; the
- * header says class_counts[0] counts the ones "not yet resolved". Build with
- * -DFUZZ_STRICT_UNRESOLVED=1 to check the header's reading instead.
- */
-#ifndef FUZZ_STRICT_UNRESOLVED
-#define FUZZ_STRICT_UNRESOLVED 0
-#endif
-
 static void set_resolved(const pin *p, int resolved) {
     if (p->report_serial) {
         rshadow *r = report_by_serial(p->report_serial);
@@ -281,7 +271,6 @@ static void set_resolved(const pin *p, int resolved) {
 static void add_record(const pin *p) {
     sh.s.lifetime_records++;
     if (sh.nrecords > 0 && sh.nrecords >= sh.lifetime_limit) {
-        if (!FUZZ_STRICT_UNRESOLVED) set_resolved(&sh.records[0], 0);
         memmove(sh.records, sh.records + 1, (sh.nrecords - 1) * sizeof *sh.records);
         sh.nrecords--;
         sh.s.dropped_lifetime_records++;
@@ -305,7 +294,6 @@ static void set_lifetime_limit(uint32_t limit) {
         sh.s.dropped_lifetime_records++;
     }
     while (sh.nrecords > limit) {
-        if (!FUZZ_STRICT_UNRESOLVED) set_resolved(&sh.records[0], 0);
         memmove(sh.records, sh.records + 1, (sh.nrecords - 1) * sizeof *sh.records);
         sh.nrecords--;
         sh.s.dropped_lifetime_records++;

@@ -5,7 +5,6 @@
 #   vendor/libdrainprof/fuzz/run.sh [seconds]        default 60
 #   FUZZ_JOBS=2 vendor/libdrainprof/fuzz/run.sh 600  parallel workers
 #   vendor/libdrainprof/fuzz/run.sh --repro FILE     replay one input (e.g. from fuzz/crashes/)
-#   FUZZ_CFLAGS=-DFUZZ_STRICT_UNRESOLVED=1 run.sh    check a reported divergence strictly
 #
 # Installs nothing. Needs clang with libFuzzer (Debian: apt-get install clang); set CC to
 # choose the compiler. Exit status: 0 clean, 1 a finding (crash, leak, failed check),
@@ -41,7 +40,7 @@ mkdir -p "$out/corpus" "$out/artifacts"
 flags=(-std=c11 -g -O1 -fno-omit-frame-pointer -pthread
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -I"$lib/include" -I"$lib/src")
-# FUZZ_CFLAGS: extra flags, e.g. -DFUZZ_STRICT_UNRESOLVED=1 (see fuzz_api.c)
+# FUZZ_CFLAGS: extra compiler flags
 read -r -a extra <<<"${FUZZ_CFLAGS:-}"
 flags+=("${extra[@]}")
 srcs=("$lib"/src/*.c)
