@@ -41,11 +41,16 @@ export const include_dir: string = path.join(consumer, 'include');
 export const gyp: string = `${path.join(consumer, 'drainprof_node.gyp')}:drainprof_node`;
 
 /**
- * The shim's source files, for builds that list sources themselves instead of
- * depending on {@link gyp} (C11; the file hides its own symbols). Add
- * {@link include_dir} to the include path as well.
+ * The shim's source files, for a target that lists them among its own sources
+ * instead of depending on {@link gyp} (C11; the file hides its own symbols);
+ * add {@link include_dir} to its include_dirs too. Relative to the working
+ * directory, as gyp wants sources (`<!@(...)` in binding.gyp runs in the
+ * addon's directory):
+ * `"sources": ["src/addon.c", "<!@(node -p \"require('drainprof/native').sources.join(' ')\")"]`.
  */
-export const sources: readonly string[] = Object.freeze([path.join(consumer, 'drainprof_node_shim.c')]);
+export const sources: readonly string[] = Object.freeze([
+  path.relative(process.cwd(), path.join(consumer, 'drainprof_node_shim.c')),
+]);
 
 /**
  * DRAINPROF_NODE_ABI_VERSION of the handles this package's `nativeHandle()`

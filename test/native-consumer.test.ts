@@ -65,7 +65,7 @@ function child(code: string, flags: string[] = []): ReturnType<typeof spawnSync>
 }
 
 beforeAll(() => {
-  built = stage('drainprof-consumer-', SOURCES, ['binding.gyp', 'consumer.c', 'consumer_cc.cc']);
+  built = stage('consumer-', SOURCES, ['binding.gyp', 'consumer.c', 'consumer_cc.cc']);
   nodeGypRebuild(built.dir);
   addonPath = path.join(built.dir, 'build', 'Release', 'consumer.node');
   consumer = require(addonPath) as Consumer;
@@ -88,7 +88,7 @@ describe('drainprof/native', () => {
     const [gypFile, target] = native.gyp.split(/:(?=[^:]+$)/);
     expect(target).toBe('drainprof_node');
     expect(fs.readFileSync(gypFile, 'utf8')).toMatch(/"target_name": "drainprof_node",\s*"type": "static_library"/);
-    expect(native.sources.map((f: string) => path.relative(root, f))).toEqual(['native/consumer/drainprof_node_shim.c']);
+    expect(native.sources).toEqual(['native/consumer/drainprof_node_shim.c']); // relative to the working directory
     const header = fs.readFileSync(path.join(native.include_dir, 'drainprof_node.h'), 'utf8');
     expect(Number(/#define DRAINPROF_NODE_ABI_VERSION (\d+)/.exec(header)?.[1])).toBe(native.abi_version);
   });

@@ -6,7 +6,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -24,9 +23,14 @@ export interface Built {
   remove(): void;
 }
 
-/** A temp directory holding `files` (copied from `from`) and node_modules/drainprof -> this checkout. */
+/**
+ * A fresh directory holding `files` (copied from `from`) and node_modules/drainprof -> this
+ * checkout. It sits directly in the checkout (ignored by git): gyp places what it generates for
+ * sources and targets of a linked package at their path relative to the project, which from here
+ * stays inside the directory (from os.tmpdir() it would lead out of it, into /tmp/work/...).
+ */
 export function stage(prefix: string, from: string, files: string[]): Built {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(ROOT, `.native-test-${prefix}`));
   for (const f of files) fs.cpSync(path.join(from, f), path.join(dir, f), { recursive: true });
   fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
   fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'drainprof'), 'dir');
