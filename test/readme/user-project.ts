@@ -17,6 +17,7 @@ export const ENTRY_POINTS: Record<string, { require: string; import?: string }> 
   './prometheus': { require: 'dist/integrations/prometheus.js' },
   './opentelemetry': { require: 'dist/integrations/opentelemetry.js' },
   './report': { require: 'dist/integrations/report.js' },
+  './native': { require: 'dist/native.js', import: 'dist/native.mjs' },
 };
 
 /** Optional peer dependencies samples import, linked from this checkout's node_modules. */
