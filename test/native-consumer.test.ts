@@ -1,5 +1,8 @@
 // Native handles: another addon, built against `drainprof/native` and written against drainprof.h,
 // counts into the profiler JavaScript created (test/native-consumer/ is that addon).
+// C programs outside Node (`make -C vendor/libdrainprof install PREFIX=...`, then a plain 0.1
+// program built against the prefix, shared and static) are tested by the C suite's check-install
+// target, which `npm test` runs (test:c -> make check).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';

@@ -145,6 +145,7 @@ describe('examples/native-slab in this process', () => {
   interface Slabs {
     run(o?: object): { epochs: number; mappedBytes: number };
     runOnThread(o?: object): Promise<{ epochs: number }>;
+    stats(): { epochs: number };
     logoutAll(): number;
     close(): void;
   }
@@ -179,5 +180,29 @@ describe('examples/native-slab in this process', () => {
     expect(liveCores()).toBe(before);
     slabs.close(); // idempotent
     expect(() => slabs.run()).toThrow(/closed/);
+  });
+
+  it('stops its native thread on close(), and the promise still settles', async () => {
+    const p = new Profiler();
+    const slabs = new example.SlabAllocator(p);
+    const running = slabs.runOnThread({ epochs: 1_000_000, epochMicros: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    slabs.close(); // joins the thread after its current epoch, unmaps every slab, releases p
+    const stats = await running;
+    expect(stats.epochs).toBeGreaterThan(0);
+    expect(stats.epochs).toBeLessThan(1_000_000);
+    expect(p.snapshot().totalCloses).toBeGreaterThanOrEqual(stats.epochs);
+    p.destroy();
+  });
+
+  it('exits cleanly while its native thread runs', () => {
+    for (const end of ['process.exit(0)', 'profiler.destroy()']) {
+      node(['-e', `const { Profiler } = require('drainprof');
+        const { SlabAllocator } = require('./index.js');
+        const profiler = new Profiler({ mode: 'diagnostic', onPinning: () => {} });
+        const slabs = new SlabAllocator(profiler);
+        slabs.runOnThread({ epochs: 1e9, epochMicros: 50 });
+        setTimeout(() => { ${end}; ${end.startsWith('process') ? '' : 'setTimeout(() => process.exit(0), 50);'} }, 100);`]);
+    }
   });
 });
