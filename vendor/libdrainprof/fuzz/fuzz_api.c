@@ -123,6 +123,10 @@ typedef struct {
 static shadow sh;
 static void check_snapshot(void);
 
+/* Net counts wrap like the library's 64-bit arithmetic should, without UB in the shadow
+ * (bulk counts of INT64_MAX take them past the int64 range). */
+static int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+
 /*
  * A second profiler alive at the same time, recreated now and then (often at the address of
  * the one before): per-thread counters and thread-local state must never mix profilers.
@@ -307,6 +311,78 @@ static uint64_t open_count(void) {
     return n;
 }
 
+/* ---- foreign counter slots (drainprof_ext_foreign_*) --------------------------------------
+ * Slots live in memory the harness owns. Once the library lets go of one (token 0 after a
+ * close or reset, or detach returned) the harness frees it, so any later touch by the library
+ * is a use after free for ASan. */
+#define NSLOTS 4
+static struct {
+    drainprof_ext_foreign_slot *mem;
+    int attached;
+    int gidx;
+    double token;
+} fs[NSLOTS];
+static double next_token;
+
+/*
+ * What the library counts of a stored value: integers in [0, 2^53], anything else 0.
+ * KNOWN DIVERGENCE (reported, fuzz/crashes/divergence-fractional-slot-count): the library
+ * truncates a fraction (1.5 counts 1). FUZZ_STRICT_FRACTION=1 checks the header's rule; the
+ * default follows the library so fuzzing goes on past it.
+ */
+#ifndef FUZZ_STRICT_FRACTION
+#define FUZZ_STRICT_FRACTION 0
+#endif
+static double eff(double x) {
+    if (!(x >= 0 && x <= 9007199254740992.0)) return 0;
+    if (FUZZ_STRICT_FRACTION) return x == floor(x) ? x : 0;
+    return floor(x);
+}
+
+static void slot_renew(int i) {
+    free(fs[i].mem);
+    fs[i].mem = malloc(sizeof *fs[i].mem);
+    if (!fs[i].mem) abort();
+    memset(fs[i].mem, 0x7f, sizeof *fs[i].mem); /* garbage: attach must zero the counts */
+    fs[i].attached = 0;
+}
+
+/* Counts of attached slots: production only (diagnostic ignores them). */
+static int64_t slot_net(int gi) {
+    int64_t n = 0;
+    if (diagnostic()) return 0;
+    for (int i = 0; i < NSLOTS; i++)
+        if (fs[i].attached && fs[i].gidx == gi) n += (int64_t)eff(fs[i].mem->registers) - (int64_t)eff(fs[i].mem->deregisters);
+    return n;
+}
+static uint64_t slot_count(int deregisters) {
+    uint64_t n = 0;
+    if (diagnostic()) return 0;
+    for (int i = 0; i < NSLOTS; i++)
+        if (fs[i].attached) n += (uint64_t)eff(deregisters ? fs[i].mem->deregisters : fs[i].mem->registers);
+    return n;
+}
+
+/* After the library let go of a slot (close, reset): token 0, memory ours again. */
+static void slot_released(int i, const char *why) {
+    CHECK(fs[i].mem->token == 0.0, "slot %d still holds token %g after %s", i, fs[i].mem->token, why);
+    slot_renew(i);
+}
+
+/* Folds the slots of granule gi into the shadow, as granule_close does; returns which. */
+static unsigned slots_fold(int gi) {
+    unsigned which = 0;
+    for (int i = 0; i < NSLOTS; i++) {
+        if (!fs[i].attached || fs[i].gidx != gi) continue;
+        which |= 1u << i;
+        if (diagnostic()) continue;
+        sh.g[gi].net = wrap_add(sh.g[gi].net, (int64_t)eff(fs[i].mem->registers) - (int64_t)eff(fs[i].mem->deregisters));
+        sh.s.base.total_allocs += (uint64_t)eff(fs[i].mem->registers);
+        sh.s.base.total_deallocs += (uint64_t)eff(fs[i].mem->deregisters);
+    }
+    return which;
+}
+
 /* ---- checks against the library ------------------------------------------------------------ */
 static void check_base(const drainprof_snapshot_t *a, const drainprof_snapshot_t *e, const char *what) {
     CHECK(a->total_closes == e->total_closes, "%s total_closes %" PRIu64 " != %" PRIu64, what, a->total_closes, e->total_closes);
@@ -326,8 +402,10 @@ static void check_snapshot(void) {
     drainprof_ext_snapshot_t x;
     memset(&x, 0xa5, sizeof x);
     drainprof_ext_snapshot(prof, &x);
-    sh.s.base.dsr = 0;
-    check_base(&x.base, &sh.s.base, "ext_snapshot");
+    drainprof_snapshot_t want = sh.s.base;
+    want.total_allocs += slot_count(0);
+    want.total_deallocs += slot_count(1);
+    check_base(&x.base, &want, "ext_snapshot");
 #define EQ(f) CHECK(x.f == sh.s.f, "ext_snapshot " #f " %" PRIu64 " != %" PRIu64, x.f, sh.s.f)
     EQ(dropped_reports);
     EQ(unbalanced_closes);
@@ -340,16 +418,18 @@ static void check_snapshot(void) {
 #undef EQ
     drainprof_snapshot_t b;
     drainprof_snapshot(prof, &b);
-    check_base(&b, &sh.s.base, "snapshot");
+    check_base(&b, &want, "snapshot");
     CHECK(sh.s.base.open_granules == open_count(), "shadow open count");
 }
 
 static void check_sweep(void) {
     drainprof_snapshot_t e = sh.s.base, a;
+    e.total_allocs += slot_count(0);
+    e.total_deallocs += slot_count(1);
     e.drainable_closes = e.pinned_closes = 0;
     for (int i = 0; i < NG; i++) {
         if (!sh.g[i].open) continue;
-        if (sh.g[i].net == 0) e.drainable_closes++;
+        if (wrap_add(sh.g[i].net, slot_net(i)) == 0) e.drainable_closes++;
         else e.pinned_closes++;
     }
     e.total_closes = e.drainable_closes + e.pinned_closes;
@@ -362,7 +442,7 @@ static void check_granule_live(void) {
         int64_t live = -12345;
         int rc = drainprof_ext_granule_live(prof, gid_table[i], &live);
         CHECK(rc == (sh.g[i].open ? 1 : 0), "granule_live(%d) rc %d", i, rc);
-        if (rc == 1) CHECK(live == sh.g[i].net, "granule_live(%d) %" PRId64 " != %" PRId64, i, live, sh.g[i].net);
+        if (rc == 1) CHECK(live == wrap_add(sh.g[i].net, slot_net(i)), "granule_live(%d) %" PRId64 " != %" PRId64, i, live, wrap_add(sh.g[i].net, slot_net(i)));
         CHECK(drainprof_ext_granule_live(prof, gid_table[i], NULL) == rc, "granule_live NULL out");
     }
 }
@@ -462,8 +542,11 @@ static void op_close(int gi) {
     }
     g->open = 0;
     sh.s.base.open_granules--;
+    unsigned folded = slots_fold(gi);
     if (g->net < 0) {
         int rc = drainprof_granule_close(prof, gid_table[gi]);
+        for (int i = 0; i < NSLOTS; i++)
+            if (folded & (1u << i)) slot_released(i, "an unbalanced close");
         CHECK(rc == -1, "unbalanced close of %d returned %d", gi, rc);
         check_last_error(DRAINPROF_EXT_ERR_UNBALANCED, "unbalanced close");
         sh.s.unbalanced_closes++;
@@ -483,6 +566,8 @@ static void op_close(int gi) {
     cb.pinned_closes = sh.s.base.pinned_closes;
     cb.reenter = (gi & 1) && sh.cfg.log_interval == 0;
     int rc = drainprof_granule_close(prof, gid_table[gi]);
+    for (int i = 0; i < NSLOTS; i++)
+        if (folded & (1u << i)) slot_released(i, "a close");
     CHECK(rc == (pinned ? 0 : 1), "close of %d (net %" PRId64 ") returned %d", gi, g->net, rc);
     CHECK(cb.seen == cb.expected, "callback seen %d expected %d", cb.seen, cb.expected);
     cb.expected = 0;
@@ -543,7 +628,7 @@ static void op_register(int gi, int ai, size_t size, int kind, const char *file,
         return;
     }
     CHECK(rc == 0, "register into %d returned %d", gi, rc);
-    g->net++;
+    g->net = wrap_add(g->net, 1);
     if (diagnostic()) {
         g->regs++;
         push(&g->live, e);
@@ -562,7 +647,7 @@ static void op_deregister(int gi, int ai) {
             return;
         }
         CHECK(rc == 0, "production deregister from %d returned %d", gi, rc);
-        g->net--;
+        g->net = wrap_add(g->net, -1);
         return;
     }
     if (g->open) {
@@ -570,7 +655,7 @@ static void op_deregister(int gi, int ai) {
             if (g->live.v[i].aidx != ai) continue;
             CHECK(rc == 0, "deregister of live alloc %d from %d returned %d", ai, gi, rc);
             remove_at(&g->live, i);
-            g->net--;
+            g->net = wrap_add(g->net, -1);
             return;
         }
     }
@@ -808,9 +893,9 @@ static void check_metrics_values(const char *prefix, int openmetrics) {
     CHECK(strstr(all, want) != NULL, "metrics lack %s", want + 1);
     snprintf(want, sizeof want, "\n%s_granule_closes_total{outcome=\"pinned\"} %" PRIu64 "\n", prefix, sh.s.base.pinned_closes);
     CHECK(strstr(all, want) != NULL, "metrics lack %s", want + 1);
-    snprintf(want, sizeof want, "\n%s_allocations_total %" PRIu64 "\n", prefix, sh.s.base.total_allocs);
+    snprintf(want, sizeof want, "\n%s_allocations_total %" PRIu64 "\n", prefix, sh.s.base.total_allocs + slot_count(0));
     CHECK(strstr(all, want) != NULL, "metrics lack %s", want + 1);
-    snprintf(want, sizeof want, "\n%s_deallocations_total %" PRIu64 "\n", prefix, sh.s.base.total_deallocs);
+    snprintf(want, sizeof want, "\n%s_deallocations_total %" PRIu64 "\n", prefix, sh.s.base.total_deallocs + slot_count(1));
     CHECK(strstr(all, want) != NULL, "metrics lack %s", want + 1);
     (void)openmetrics;
     CHECK(all[n - 1] == '\n', "metrics do not end in a newline");
@@ -974,6 +1059,111 @@ static void check_invalid_configs(void) {
     drainprof_destroy(p);
 }
 
+static void op_slot(reader *r, int gi) {
+    uint8_t b = rd8(r);
+    int i = b & (NSLOTS - 1);
+    switch ((b >> 2) & 7) {
+    case 0: case 1: { /* attach, sometimes with a bad token or to a closed granule */
+        static const double bad[4] = {0.0, -1.0, NAN, INFINITY};
+        int bad_token = (b >> 5) == 7;
+        double token = bad_token ? bad[rd8(r) & 3] : (next_token += 1.0);
+        int rc = drainprof_ext_foreign_attach(prof, gid_table[gi], fs[i].mem, token);
+        if (bad_token || fs[i].attached) {
+            CHECK(rc == -1, "attach with token %g (slot attached %d) returned %d", token, fs[i].attached, rc);
+            /* Both reasons apply when the granule is not open either: the header orders neither. */
+            if (sh.g[gi].open || drainprof_ext_last_error() != DRAINPROF_EXT_ERR_NOT_OPEN)
+                check_last_error(DRAINPROF_EXT_ERR_INVALID, "attach with a bad token or twice");
+        } else if (!sh.g[gi].open) {
+            CHECK(rc == -1, "attach to unopened %d returned %d", gi, rc);
+            check_last_error(DRAINPROF_EXT_ERR_NOT_OPEN, "attach to unopened");
+        } else {
+            CHECK(rc == 0, "attach of slot %d to %d returned %d", i, gi, rc);
+            CHECK(fs[i].mem->token == token && fs[i].mem->registers == 0 && fs[i].mem->deregisters == 0,
+                  "attach did not zero the counts or store the token");
+            fs[i].attached = 1;
+            fs[i].gidx = gi;
+            fs[i].token = token;
+        }
+        break;
+    }
+    case 2: case 3: case 4: { /* the owner counts one register or deregister */
+        int dereg = (b >> 5) & 1;
+        if (!fs[i].attached || fs[i].mem->token != fs[i].token) {
+            CHECK(!fs[i].attached, "slot %d token %g changed while attached", i, fs[i].mem->token);
+            CHECK(drainprof_ext_foreign_refused(prof, dereg) == -1, "foreign_refused");
+            check_last_error(DRAINPROF_EXT_ERR_NOT_OPEN, "foreign_refused");
+            if (dereg) {
+                sh.s.base.total_deallocs++;
+                sh.s.failed_deregisters++;
+            } else {
+                sh.s.base.total_allocs++;
+                sh.s.failed_registers++;
+            }
+            break;
+        }
+        if (dereg) fs[i].mem->deregisters += 1.0;
+        else fs[i].mem->registers += 1.0;
+        break;
+    }
+    case 5: { /* the owner breaks the rules: a value the library must count as 0 */
+        static const double odd[6] = {-1.0, 1.5, NAN, 9007199254740994.0, INFINITY, 9007199254740992.0};
+        if (!fs[i].attached) break;
+        double v = odd[(b >> 5) % 6];
+        if ((b >> 5) & 1) fs[i].mem->deregisters = v;
+        else fs[i].mem->registers = v;
+        break;
+    }
+    case 6: { /* detach */
+        if (fs[i].attached) {
+            int rc;
+            int g = fs[i].gidx;
+            if (!diagnostic()) {
+                sh.g[g].net = wrap_add(sh.g[g].net, (int64_t)eff(fs[i].mem->registers) - (int64_t)eff(fs[i].mem->deregisters));
+                sh.s.base.total_allocs += (uint64_t)eff(fs[i].mem->registers);
+                sh.s.base.total_deallocs += (uint64_t)eff(fs[i].mem->deregisters);
+            }
+            rc = drainprof_ext_foreign_detach(prof, fs[i].mem);
+            CHECK(rc == 1, "detach of an attached slot returned %d", rc);
+            slot_released(i, "detach");
+        } else {
+            CHECK(drainprof_ext_foreign_detach(prof, fs[i].mem) == 0, "detach of a released slot");
+        }
+        CHECK(drainprof_ext_foreign_detach(NULL, fs[i].mem) == -1 && drainprof_ext_foreign_detach(prof, NULL) == -1,
+              "detach with NULL");
+        break;
+    }
+    default: { /* bulk counts */
+        static const uint64_t counts[8] = {0, 1, 2, 3, 17, 1000, UINT64_C(0x7fffffffffffffff), UINT64_MAX};
+        uint8_t c = rd8(r);
+        uint64_t regs = counts[c & 7], deregs = counts[(c >> 3) & 7];
+        /* Counts up to INT64_MAX are valid, but two of them overflow any total: keep those rare. */
+        if ((regs > 1000 || deregs > 1000) && regs <= INT64_MAX && deregs <= INT64_MAX && (c >> 6) != 3) break;
+        int rc = drainprof_ext_alloc_count(prof, gid_table[gi], regs, deregs);
+        if (diagnostic()) {
+            CHECK(rc == -1, "alloc_count in diagnostic mode returned %d", rc);
+            check_last_error(DRAINPROF_EXT_ERR_WRONG_MODE, "alloc_count in diagnostic mode");
+        } else if (regs > INT64_MAX || deregs > INT64_MAX) {
+            CHECK(rc == -1, "alloc_count(%" PRIu64 ", %" PRIu64 ") returned %d", regs, deregs, rc);
+            check_last_error(DRAINPROF_EXT_ERR_INVALID, "alloc_count above INT64_MAX");
+        } else if (!sh.g[gi].open) {
+            CHECK(rc == -1, "alloc_count into unopened %d returned %d", gi, rc);
+            check_last_error(DRAINPROF_EXT_ERR_NOT_OPEN, "alloc_count into unopened");
+            sh.s.base.total_allocs += regs;
+            sh.s.failed_registers += regs;
+            sh.s.base.total_deallocs += deregs;
+            sh.s.failed_deregisters += deregs;
+        } else {
+            CHECK(rc == 0, "alloc_count into %d returned %d", gi, rc);
+            sh.g[gi].net = (int64_t)((uint64_t)sh.g[gi].net + regs - deregs);
+            sh.s.base.total_allocs += regs;
+            sh.s.base.total_deallocs += deregs;
+        }
+        CHECK(drainprof_ext_alloc_count(NULL, 0, 1, 1) == -1, "alloc_count(NULL)");
+        break;
+    }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     reader r = {data, size, 0};
     uint8_t c0 = rd8(&r), c1 = rd8(&r);
@@ -1017,6 +1207,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     prof = drainprof_create_with_config(&sh.cfg);
     CHECK(prof != NULL, "create_with_config failed");
+    next_token = 0.0;
+    for (int i = 0; i < NSLOTS; i++) {
+        fs[i].mem = NULL;
+        slot_renew(i);
+    }
     bystander_create((c1 & 0x40) ? DRAINPROF_DIAGNOSTIC : DRAINPROF_PRODUCTION);
     if ((c0 >> 7) & 1) {
         sh.lifetime_limit = limits[c1 & 3];
@@ -1029,7 +1224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t a = rd8(&r);
         int gi = a & (NG - 1);
         int ai = (a >> 4) & (NA - 1);
-        switch (op % 24) {
+        switch (op % 26) {
         case 0: case 1: case 2:
             op_open(gi);
             break;
@@ -1059,6 +1254,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if ((a & 7) == 0) { /* rare: reset in the middle */
                 drainprof_reset(prof);
                 shadow_clear_state();
+                for (int i = 0; i < NSLOTS; i++)
+                    if (fs[i].attached) slot_released(i, "reset");
                 check_snapshot();
             } else if ((a & 7) >= 4) {
                 bystander_op(a);
@@ -1092,6 +1289,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             op_pure(&r);
             op_get_config();
             break;
+        case 24: case 25:
+            op_slot(&r, gi);
+            break;
         case 23: /* open a run of granules: reaches capacity quickly */
             for (int i = 0; i < (a & 7); i++) op_open((gi + i) & (NG - 1));
             break;
@@ -1104,8 +1304,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     op_ext_summary();
     bystander_check();
     drainprof_destroy(by.prof);
+    drainprof_ext_foreign_slot before[NSLOTS];
+    for (int i = 0; i < NSLOTS; i++) before[i] = *fs[i].mem;
     drainprof_destroy(prof); /* with whatever is still open or buffered: LeakSanitizer checks */
     prof = NULL;
+    for (int i = 0; i < NSLOTS; i++) {
+        CHECK(memcmp(&before[i], fs[i].mem, sizeof before[i]) == 0, "destroy touched slot %d", i);
+        free(fs[i].mem);
+        fs[i].mem = NULL;
+    }
     shadow_free();
     return 0;
 }
