@@ -13,6 +13,12 @@ const deepFreeze = <T>(x: T): T => {
   return x;
 };
 
+const SITES = {
+  register: { file: 'caller.js', line: 1, column: 2 },
+  handle: { file: 'caller.js', line: 3, column: 4 },
+  batch: { file: 'caller.js', line: 5, column: 6 },
+};
+
 type Bug = 'none' | 'double-open-not-counted' | 'drain-newest-first' | 'late-free-refused';
 
 function standIn(bug: Bug): ProfilerCtor {
@@ -21,7 +27,7 @@ function standIn(bug: Bug): ProfilerCtor {
     constructor(options?: Record<string, unknown>) {
       if (typeof options?.onPinning !== 'function') {
         this.m = new ModelProfiler(options as never);
-        this.m.callerSite = { file: 'caller.js', line: 1, column: 2 };
+        StandIn.sites(this.m);
         return;
       }
       const o = { ...options };
@@ -41,7 +47,33 @@ function standIn(bug: Bug): ProfilerCtor {
         delete o.onError;
       }
       this.m = new ModelProfiler(o);
-      this.m.callerSite = { file: 'caller.js', line: 1, column: 2 };
+      StandIn.sites(this.m);
+    }
+    static sites(m: ModelProfiler) {
+      m.callerSite = { file: 'caller.js', line: 1, column: 2 };
+      m.handleCallerSite = { file: 'caller.js', line: 3, column: 4 };
+      m.batchCallerSite = { file: 'caller.js', line: 5, column: 6 };
+    }
+    granule(id: unknown) {
+      return this.m.granule(id);
+    }
+    batch(capacity?: unknown) {
+      const b = this.m.batch(capacity);
+      return {
+        get size() { return b.size; },
+        granuleOpen: (id: unknown) => b.granuleOpen(id),
+        granuleClose: (id: unknown) => b.granuleClose(id),
+        allocRegister: (...a: unknown[]) => (b.allocRegister as (...x: unknown[]) => void)(...a),
+        allocDeregister: (...a: unknown[]) => (b.allocDeregister as (...x: unknown[]) => void)(...a),
+        clear: () => b.clear(),
+        commit: () => {
+          const r = b.commit();
+          const [cls, code] = r.firstError?.split(':') ?? [];
+          const err = cls === undefined ? null
+            : Object.assign(cls === 'TypeError' ? new TypeError('x') : cls === 'RangeError' ? new RangeError('x') : new Error('x'), { code });
+          return Object.freeze({ ...r, closes: Int8Array.from(r.closes), failures: deepFreeze(r.failures.map((f) => ({ ...f }))), firstError: err });
+        },
+      };
     }
     static report(r: ModelReport) {
       return deepFreeze({
@@ -162,13 +194,13 @@ describe('differential engine self-test', () => {
       let found = null;
       for (let seed = 1; seed < 200 && found === null; seed++) {
         const ep = generateEpisode(config, seed, 1500);
-        const r = await runEpisode(Ctor, ep, { file: 'caller.js', line: 1, column: 2 });
+        const r = await runEpisode(Ctor, ep, SITES);
         if (r.divergence) found = { ep, d: r.divergence };
       }
       expect(found).not.toBeNull();
-      const minimal = await shrink(Ctor, found!.ep, { file: 'caller.js', line: 1, column: 2 }, found!.d.opIndex + 1);
+      const minimal = await shrink(Ctor, found!.ep, SITES, found!.d.opIndex + 1);
       expect(minimal.length).toBeLessThanOrEqual(12);
-      expect((await runEpisode(Ctor, found!.ep, { file: 'caller.js', line: 1, column: 2 }, minimal)).divergence).not.toBeNull();
+      expect((await runEpisode(Ctor, found!.ep, SITES, minimal)).divergence).not.toBeNull();
     }, 60_000);
   }
 });

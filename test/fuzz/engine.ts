@@ -8,7 +8,7 @@
  * replayed from its seed, shrunk by delta debugging and printed as a reproduction.
  */
 import {
-  ModelProfiler, classify, dominantClass, summarySortKey,
+  ModelBatch, ModelGranule, ModelProfiler, classify, dominantClass, summarySortKey,
   type AllocSite, type ModelReport, type ModelSnapshot, type ModelSummary,
 } from '../model/model.js';
 
@@ -123,7 +123,9 @@ export const HOSTILE: readonly V[] = [
 // ---------------------------------------------------------------------------------------------
 export type OpName =
   | 'open' | 'close' | 'register' | 'deregister' | 'snapshot' | 'sweep' | 'reset' | 'drain'
-  | 'summary' | 'lifetime' | 'text' | 'metrics' | 'getters' | 'destroy' | 'recreate' | 'construct';
+  | 'summary' | 'lifetime' | 'text' | 'metrics' | 'getters' | 'destroy' | 'recreate' | 'construct'
+  // granule handles (profiler.granule) and batches (profiler.batch); the first arg picks one
+  | 'handle' | 'hreg' | 'hdereg' | 'hclose' | 'hopen' | 'batch' | 'brec' | 'bcommit' | 'bclear';
 
 export interface Op {
   op: OpName;
@@ -207,12 +209,55 @@ export function generateEpisode(config: Config, seed: number, length: number): E
     return hostile();
   };
 
+  // Granule handles and batches. A batch's count calls often repeat its last granule value,
+  // so production runs (joined on ===) form.
+  let lastBatchGid: V | null = null;
+  const pickIndex = (): V => num(rng.int(8));
+  const handleOrBatchOp = (): Op => {
+    const r = rng.int(100);
+    if (r < 20) return { op: 'handle', args: [gid()] };
+    if (r < 40) {
+      const args: V[] = [pickIndex()];
+      if (config.mode === 'diagnostic' || rng.chance(0.3)) args.push(aid(), size());
+      const st = rng.chance(0.5) ? site() : undefined;
+      if (st !== undefined) args.push(...(args.length === 1 ? [aid(), size()] : []), st);
+      return { op: 'hreg', args };
+    }
+    if (r < 58) return { op: 'hdereg', args: config.mode === 'diagnostic' || rng.chance(0.3) ? [pickIndex(), aid()] : [pickIndex()] };
+    if (r < 64) return { op: 'hclose', args: [pickIndex()] };
+    if (r < 67) return { op: 'hopen', args: [pickIndex()] };
+    if (r < 70) {
+      // Capacities up to 4096 and hostile values; 2^32-1 is a reported lib/ bug kept in
+      // regressions.test.ts (an uncoded RangeError from the typed array).
+      const cap = rng.pick<V | undefined>([undefined, undefined, num(0), num(4096), rng.pick(HOSTILE)]);
+      return { op: 'batch', args: cap === undefined ? [] : [cap] };
+    }
+    if (r < 92) {
+      const kind = rng.pick(['open', 'close', 'register', 'register', 'deregister', 'deregister'] as const);
+      const g = lastBatchGid !== null && rng.chance(0.6) ? lastBatchGid : gid();
+      lastBatchGid = g;
+      const args: V[] = [pickIndex(), str(kind), g];
+      if (kind === 'register') {
+        args.push(aid(), size());
+        const st = rng.chance(0.4) ? site() : undefined;
+        if (st !== undefined) args.push(st);
+      } else if (kind === 'deregister') args.push(aid());
+      return { op: 'brec', args };
+    }
+    if (r < 99) return { op: 'bcommit', args: [pickIndex()] };
+    return { op: 'bclear', args: [pickIndex()] };
+  };
+
   const ops: Op[] = [];
   let destroyed = false;
   for (let i = 0; i < length; i++) {
     if (destroyed && rng.chance(0.2)) {
       ops.push({ op: 'recreate', args: [] });
       destroyed = false;
+      continue;
+    }
+    if (rng.chance(0.12)) {
+      ops.push(handleOrBatchOp());
       continue;
     }
     const r = rng.int(1000);
@@ -362,16 +407,68 @@ export function invoke(p: ProfilerLike, op: OpName, args: unknown[]): unknown {
   }
 }
 
-/** Site the native side records for allocRegister without a site, called through invoke(). */
-export function calibrateCallerSite(Profiler: ProfilerCtor): AllocSite | null {
-  const p = new Profiler({ mode: 'diagnostic' });
+export interface HandleLike {
+  readonly open: boolean;
+  register(...args: unknown[]): void;
+  deregister(...args: unknown[]): void;
+  close(): boolean;
+}
+export interface BatchLike {
+  readonly size: number;
+  granuleOpen(id: unknown): void;
+  granuleClose(id: unknown): void;
+  allocRegister(...args: unknown[]): void;
+  allocDeregister(...args: unknown[]): void;
+  commit(): unknown;
+  clear(): void;
+}
+
+/** The one place granule handles are called (register's automatic site is this line's). */
+export function invokeHandle(h: HandleLike, op: 'hreg' | 'hdereg' | 'hclose' | 'hopen', args: unknown[]): unknown {
+  switch (op) {
+    case 'hreg': return h.register(...args);
+    case 'hdereg': return h.deregister(...args);
+    case 'hclose': return h.close();
+    case 'hopen': return h.open;
+  }
+}
+
+/** The one place batches record calls (allocRegister's automatic site is this line's). */
+export function invokeBatch(b: BatchLike, kind: unknown, args: unknown[]): unknown {
+  switch (kind) {
+    case 'open': return (b.granuleOpen as (...a: unknown[]) => void)(...args);
+    case 'close': return (b.granuleClose as (...a: unknown[]) => void)(...args);
+    case 'register': return b.allocRegister(...args);
+    default: return b.allocDeregister(...args);
+  }
+}
+
+export interface CallerSites {
+  register: AllocSite | null;
+  handle: AllocSite | null;
+  batch: AllocSite | null;
+}
+
+/** Sites the native side records without a site argument, for each way of registering. */
+export function calibrateCallerSite(Profiler: ProfilerCtor): CallerSites {
+  const p = new Profiler({ mode: 'diagnostic' }) as ProfilerLike & {
+    granule(id: unknown): HandleLike;
+    batch(): BatchLike;
+  };
   try {
     invoke(p, 'open', [1]);
     invoke(p, 'register', [1, 1, 1]);
+    invokeHandle(p.granule(1), 'hreg', [2, 1]);
+    const b = p.batch();
+    invokeBatch(b, 'register', [1, 3, 1]);
+    b.commit();
     invoke(p, 'close', [1]);
     const [r] = p.drainReports() as { pinningAllocs: { site: AllocSite | null }[] }[];
-    const s = r!.pinningAllocs[0]!.site;
-    return s === null ? null : { file: s.file, line: s.line, column: s.column };
+    const site = (i: number) => {
+      const s = r!.pinningAllocs[i]!.site;
+      return s === null ? null : { file: s.file, line: s.line, column: s.column };
+    };
+    return { register: site(0), handle: site(1), batch: site(2) };
   } finally {
     p.destroy();
   }
@@ -616,17 +713,21 @@ class CallbackSink {
  * Runs an episode (or the ops of it selected by `keep`) on a fresh native profiler and a fresh
  * model. Returns the first divergence, with the index of the op in the episode.
  */
-export async function runEpisode(Profiler: ProfilerCtor, ep: Episode, callerSite: AllocSite | null,
+export async function runEpisode(Profiler: ProfilerCtor, ep: Episode, callerSite: CallerSites,
   keep?: readonly number[]): Promise<RunResult> {
   const sink = new CallbackSink();
   sink.throwing = ep.throwInCallback;
   const create = (): [ProfilerLike, ModelProfiler] => {
     const n = new Profiler(buildOptions(ep, true, sink));
     const m = new ModelProfiler(buildOptions(ep, false, sink));
-    m.callerSite = callerSite;
+    m.callerSite = callerSite.register;
+    m.handleCallerSite = callerSite.handle;
+    m.batchCallerSite = callerSite.batch;
     return [n, m];
   };
   let [n, m] = create();
+  // Handles and batches made so far, native and model side by side (they outlive 'recreate').
+  const extras: Extras = { handles: [], batches: [] };
   const indices = keep ?? ep.ops.map((_, i) => i);
   let count = 0;
   const check = (i: number, op: Op, f: () => string | null): Divergence | null => {
@@ -657,13 +758,13 @@ export async function runEpisode(Profiler: ProfilerCtor, ep: Episode, callerSite
         if (d !== null) return { ops: count, divergence: d };
         continue;
       }
-      const d = check(i, op, () => step(n, m, op));
+      const d = check(i, op, () => step(n, m, op, extras));
       if (d !== null) return { ops: count, divergence: d };
     }
     // At the end: everything observable once more.
     for (const name of ['snapshot', 'sweep', 'summary', 'lifetime', 'drain', 'snapshot'] as const) {
       const op: Op = { op: name, args: [] };
-      const d = check(ep.ops.length, op, () => step(n, m, op));
+      const d = check(ep.ops.length, op, () => step(n, m, op, extras));
       if (d !== null) return { ops: count, divergence: d };
     }
     if (ep.callback) {
@@ -691,24 +792,84 @@ function construct(Profiler: ProfilerCtor, options: V): string | null {
   return a === b ? null : `new Profiler(${show(options)}): native ${a}, model ${b}`;
 }
 
-function step(n: ProfilerLike, m: ModelProfiler, op: Op): string | null {
+interface Extras {
+  handles: [HandleLike, ModelGranule][];
+  batches: [BatchLike, ModelBatch][];
+}
+
+type Target =
+  | { kind: 'profiler' }
+  | { kind: 'handle'; pair: [HandleLike, ModelGranule] }
+  | { kind: 'batch'; pair: [BatchLike, ModelBatch] };
+
+/** Runs op on one side; `side` 0 native, 1 model. */
+function call(side: 0 | 1, p: ProfilerLike, op: Op, args: unknown[], t: Target): unknown {
+  switch (op.op) {
+    case 'handle': return (p as unknown as { granule(id: unknown): unknown }).granule(args[0]);
+    case 'batch': return (p as unknown as { batch(...a: unknown[]): unknown }).batch(...args);
+    case 'hreg':
+    case 'hdereg':
+    case 'hclose':
+    case 'hopen': {
+      const h = (t as { pair: [HandleLike, ModelGranule] }).pair[side] as HandleLike;
+      return invokeHandle(h, op.op, args.slice(1));
+    }
+    case 'brec': {
+      const b = (t as { pair: [BatchLike, ModelBatch] }).pair[side] as BatchLike;
+      return invokeBatch(b, args[1], args.slice(2));
+    }
+    case 'bcommit': return ((t as { pair: [BatchLike, ModelBatch] }).pair[side] as BatchLike).commit();
+    case 'bclear': return ((t as { pair: [BatchLike, ModelBatch] }).pair[side] as BatchLike).clear();
+    default: return invoke(p, op.op, args);
+  }
+}
+
+function normBatchResult(x: unknown): unknown {
+  expectFrozen(x, 'commit()');
+  const r = x as { calls: number; failed: number; closes: Int8Array; failures: readonly Record<string, unknown>[]; firstError: unknown };
+  if (!(r.closes instanceof Int8Array)) fail(`commit().closes is not an Int8Array`);
+  expectFrozen(r.failures, 'commit().failures');
+  return {
+    calls: r.calls,
+    failed: r.failed,
+    closes: Array.from(r.closes),
+    failures: r.failures.map((f, i) => {
+      expectFrozen(f, `commit().failures[${i}]`);
+      return { index: f.index, count: f.count, call: f.call, granuleId: f.granuleId, code: f.code };
+    }),
+    firstError: r.firstError === null ? null : errorOf(r.firstError),
+  };
+}
+
+function step(n: ProfilerLike, m: ModelProfiler, op: Op, extras: Extras): string | null {
   const nArgs = op.args.map(build);
   const mArgs = op.args.map(build);
+  let target: Target = { kind: 'profiler' };
+  if (op.op === 'hreg' || op.op === 'hdereg' || op.op === 'hclose' || op.op === 'hopen') {
+    if (extras.handles.length === 0) return null;
+    target = { kind: 'handle', pair: extras.handles[(nArgs[0] as number) % extras.handles.length]! };
+  } else if (op.op === 'brec' || op.op === 'bcommit' || op.op === 'bclear') {
+    if (extras.batches.length === 0) return null;
+    target = { kind: 'batch', pair: extras.batches[(nArgs[0] as number) % extras.batches.length]! };
+  }
   let a: Outcome;
   let b: Outcome;
   try {
-    a = { ok: invoke(n, op.op, nArgs) };
+    a = { ok: call(0, n, op, nArgs, target) };
   } catch (e) {
     a = { err: errorOf(e) };
   }
   try {
-    b = { ok: invoke(m as unknown as ProfilerLike, op.op, mArgs) };
+    b = { ok: call(1, m as unknown as ProfilerLike, op, mArgs, target) };
   } catch (e) {
     b = { err: errorOf(e) };
   }
+  if (op.op === 'handle' && 'ok' in a && 'ok' in b) extras.handles.push([a.ok as HandleLike, b.ok as ModelGranule]);
+  if (op.op === 'batch' && 'ok' in a && 'ok' in b) extras.batches.push([a.ok as BatchLike, b.ok as ModelBatch]);
   if ('err' in a || 'err' in b) {
-    const ea = 'err' in a ? a.err : `returned ${fmt(a.ok)}`;
-    const eb = 'err' in b ? b.err : `returned ${fmt(b.ok)}`;
+    const made = op.op === 'handle' || op.op === 'batch';
+    const ea = 'err' in a ? a.err : made ? 'returned an object' : `returned ${fmt(a.ok)}`;
+    const eb = 'err' in b ? b.err : made ? 'returned an object' : `returned ${fmt(b.ok)}`;
     return ea === eb ? null : `native ${ea}, model ${eb}`;
   }
   const x = a.ok;
@@ -738,6 +899,12 @@ function step(n: ProfilerLike, m: ModelProfiler, op: Op): string | null {
       checkMetrics(x, r.prefix, r.labels, r.openMetrics, r.snapshot);
       return null;
     }
+    case 'handle':
+    case 'batch':
+      return null; // the objects themselves; what they do is compared op by op
+    case 'bcommit':
+      nx = normBatchResult(x);
+      break;
     default:
       nx = x;
   }
@@ -749,7 +916,7 @@ function step(n: ProfilerLike, m: ModelProfiler, op: Op): string | null {
 // ---------------------------------------------------------------------------------------------
 // Shrinking: delta debugging over the op list
 // ---------------------------------------------------------------------------------------------
-export async function shrink(Profiler: ProfilerCtor, ep: Episode, callerSite: AllocSite | null,
+export async function shrink(Profiler: ProfilerCtor, ep: Episode, callerSite: CallerSites,
   failingLength: number): Promise<number[]> {
   const fails = async (idx: number[]) => (await runEpisode(Profiler, ep, callerSite, idx)).divergence !== null;
   let cur = Array.from({ length: Math.min(failingLength, ep.ops.length) }, (_, i) => i);
@@ -784,6 +951,9 @@ const METHOD: Record<OpName, string> = {
   snapshot: 'snapshot', sweep: 'sweep', reset: 'reset', drain: 'drainReports', summary: 'diagnosticSummary',
   lifetime: 'lifetimeRecords', text: 'textReport', metrics: 'metrics', getters: '(mode, storage, destroyed)',
   destroy: 'destroy', recreate: '(destroy and create again)', construct: '(new Profiler)',
+  handle: 'granule', hreg: '(handle #a0).register', hdereg: '(handle #a0).deregister', hclose: '(handle #a0).close',
+  hopen: '(handle #a0).open', batch: 'batch', brec: '(batch #a0).record', bcommit: '(batch #a0).commit',
+  bclear: '(batch #a0).clear',
 };
 
 export function showEpisode(ep: Episode, indices?: readonly number[]): string {

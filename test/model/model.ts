@@ -542,6 +542,11 @@ export class ModelProfiler {
     const aid = checkId(allocId, 'allocId');
     const bytes = checkSize(size, 'size');
     const site = rest.length > 0 && rest[0] !== undefined ? checkSite(rest[0], 'site') : this.callerSite;
+    this.registerChecked(gid, aid, bytes, site);
+  }
+
+  /** The C call of a register whose arguments were checked. */
+  registerChecked(gid: bigint, aid: bigint, bytes: number, site: AllocSite | null): void {
     this.c.totalAllocs++;
     const g = this.granules.get(gid);
     if (g === undefined) {
@@ -560,6 +565,11 @@ export class ModelProfiler {
     this.alive();
     const gid = checkId(granuleId, 'granuleId');
     const aid = checkId(allocId, 'allocId');
+    this.deregisterChecked(gid, aid);
+  }
+
+  /** The C call of a deregister whose arguments were checked. */
+  deregisterChecked(gid: bigint, aid: bigint): void {
     this.c.totalDeallocs++;
     const g = this.granules.get(gid);
     if (this.options.mode === 'production') {
@@ -588,6 +598,52 @@ export class ModelProfiler {
     this.c.failedDeregisters++;
     if (g === undefined) throw modelError('ERR_GRANULE_NOT_OPEN', `granule ${gid} is not open`);
     throw modelError('ERR_ALLOC_NOT_LIVE', `allocation ${aid} is not live in granule ${gid}`);
+  }
+
+  /** A register or deregister refused before the C call: counted as one into a closed granule. */
+  refused(deregister: boolean): never {
+    if (deregister) {
+      this.c.totalDeallocs++;
+      this.c.failedDeregisters++;
+    } else {
+      this.c.totalAllocs++;
+      this.c.failedRegisters++;
+    }
+    throw modelError('ERR_GRANULE_NOT_OPEN', 'the granule closed since the handle was made');
+  }
+
+  /** Site recorded by a granule handle's register() without a site (the line calling it). */
+  handleCallerSite: AllocSite | null = null;
+  /** Site recorded by a batch's allocRegister() without a site (the line calling it). */
+  batchCallerSite: AllocSite | null = null;
+
+  /**
+   * profiler.granule(id) (lib/granule.ts; not yet in the contract): a handle on the granule's
+   * current open life. Not open: ERR_GRANULE_NOT_OPEN, no counter moves.
+   */
+  granule(id: unknown): ModelGranule {
+    this.alive();
+    const gid = checkId(id, 'id');
+    const g = this.granules.get(gid);
+    if (g === undefined) throw modelError('ERR_GRANULE_NOT_OPEN', `granule ${gid} is not open`);
+    return new ModelGranule(this, id, gid, g);
+  }
+
+  /** Whether `g` is still the open life of `gid` (a handle is stale once it is not). */
+  isOpenLife(gid: bigint, g: unknown): boolean {
+    return !this.isDestroyed && this.granules.get(gid) === g;
+  }
+
+  /** Throws ERR_PROFILER_DESTROYED after destroy(). */
+  checkAlive(): void {
+    this.alive();
+  }
+
+  /** profiler.batch() (lib/batch.ts; not yet in the contract). */
+  batch(capacity?: unknown): ModelBatch {
+    this.alive();
+    if (capacity !== undefined) checkUint(capacity, 'capacity', 0, U32_MAX);
+    return new ModelBatch(this);
   }
 
   private recordLifetime(pin: Pin): void {
@@ -734,6 +790,165 @@ export class ModelProfiler {
     this.reports = [];
     this.pins = [];
     this.records = [];
+  }
+}
+
+/**
+ * A granule handle: production register/deregister look at no argument and count into the
+ * life the handle names; diagnostic ones check allocId/size, then staleness, then make the
+ * usual call. A stale handle's call is refused and counted as one into a closed granule.
+ * close() is profiler.granuleClose(id), whatever life is open then.
+ */
+export class ModelGranule {
+  constructor(private readonly p: ModelProfiler, readonly id: unknown, private readonly gid: bigint,
+    private readonly life: unknown) {}
+
+  get open(): boolean {
+    return this.p.isOpenLife(this.gid, this.life);
+  }
+
+  register(allocId?: unknown, size?: unknown, site?: unknown): void {
+    this.p.checkAlive();
+    if (this.p.mode === 'production') {
+      if (!this.open) this.p.refused(false);
+      this.p.registerChecked(this.gid, 0n, 0, null);
+      return;
+    }
+    const aid = checkId(allocId, 'allocId');
+    const bytes = checkSize(size, 'size');
+    if (!this.open) this.p.refused(false);
+    const s = site === undefined ? this.p.handleCallerSite : checkSite(site, 'site');
+    this.p.registerChecked(this.gid, aid, bytes, s);
+  }
+
+  deregister(allocId?: unknown): void {
+    this.p.checkAlive();
+    if (this.p.mode === 'production') {
+      if (!this.open) this.p.refused(true);
+      this.p.deregisterChecked(this.gid, 0n);
+      return;
+    }
+    const aid = checkId(allocId, 'allocId');
+    if (!this.open) this.p.refused(true);
+    this.p.deregisterChecked(this.gid, aid);
+  }
+
+  close(): boolean {
+    this.p.checkAlive();
+    return this.p.granuleClose(this.id);
+  }
+}
+
+type BatchCall = 'granuleOpen' | 'granuleClose' | 'allocRegister' | 'allocDeregister';
+
+interface BatchEntry {
+  call: BatchCall;
+  raw: unknown; // the granule id as given: production runs join on ===
+  gid: bigint;
+  aid: bigint;
+  size: number;
+  site: AllocSite | null;
+}
+
+export interface ModelBatchFailure {
+  index: number;
+  count: number;
+  call: BatchCall;
+  granuleId: bigint;
+  code: ErrorCode;
+}
+export interface ModelBatchResult {
+  calls: number;
+  failed: number;
+  closes: number[];
+  failures: ModelBatchFailure[];
+  firstError: string | null; // 'Class:CODE'
+}
+
+/**
+ * A batch (lib/batch.ts): calls checked when recorded, run in order at commit() whatever fails.
+ * In production consecutive register/deregister calls on the same granule value (===) form a
+ * run that fails as one failure entry.
+ */
+export class ModelBatch {
+  private entries: BatchEntry[] = [];
+  constructor(private readonly p: ModelProfiler) {}
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  granuleOpen(id: unknown): void {
+    this.p.checkAlive();
+    this.entries.push({ call: 'granuleOpen', raw: id, gid: checkId(id, 'id'), aid: 0n, size: 0, site: null });
+  }
+
+  granuleClose(id: unknown): void {
+    this.p.checkAlive();
+    this.entries.push({ call: 'granuleClose', raw: id, gid: checkId(id, 'id'), aid: 0n, size: 0, site: null });
+  }
+
+  allocRegister(granuleId: unknown, allocId: unknown, size: unknown, site?: unknown): void {
+    this.p.checkAlive();
+    const gid = checkId(granuleId, 'granuleId');
+    const aid = checkId(allocId, 'allocId');
+    const bytes = checkSize(size, 'size');
+    const s = site === undefined ? this.p.batchCallerSite : checkSite(site, 'site');
+    this.entries.push({ call: 'allocRegister', raw: granuleId, gid, aid, size: bytes, site: this.p.mode === 'production' ? null : s });
+  }
+
+  allocDeregister(granuleId: unknown, allocId: unknown): void {
+    this.p.checkAlive();
+    const gid = checkId(granuleId, 'granuleId');
+    const aid = checkId(allocId, 'allocId');
+    this.entries.push({ call: 'allocDeregister', raw: granuleId, gid, aid, size: 0, site: null });
+  }
+
+  clear(): void {
+    this.entries = [];
+  }
+
+  commit(): ModelBatchResult {
+    this.p.checkAlive();
+    const production = this.p.mode === 'production';
+    const closes: number[] = [];
+    const failures: ModelBatchFailure[] = [];
+    let failed = 0;
+    let firstError: string | null = null;
+    let run: { index: number; raw: unknown; failure: ModelBatchFailure | null; ok: boolean } | null = null;
+    this.entries.forEach((e, index) => {
+      let code: ErrorCode | null = null;
+      let result: boolean | undefined;
+      try {
+        if (e.call === 'granuleOpen') this.p.granuleOpen(e.gid);
+        else if (e.call === 'granuleClose') result = this.p.granuleClose(e.gid);
+        else if (e.call === 'allocRegister') this.p.registerChecked(e.gid, e.aid, e.size, e.site);
+        else this.p.deregisterChecked(e.gid, e.aid);
+      } catch (err) {
+        code = (err as { code: ErrorCode }).code;
+      }
+      if (e.call === 'granuleClose') closes.push(code !== null ? -1 : result ? 1 : 0);
+      const counted = e.call === 'allocRegister' || e.call === 'allocDeregister';
+      if (production && counted && run !== null && run.raw === e.raw) {
+        if ((code === null) !== run.ok) throw new Error('model: a production count run neither all failed nor all succeeded');
+        if (run.failure !== null) {
+          run.failure.count++;
+          failed++;
+        }
+        return;
+      }
+      run = production && counted ? { index, raw: e.raw, failure: null, ok: code === null } : null;
+      if (code !== null) {
+        const f: ModelBatchFailure = { index, count: 1, call: e.call, granuleId: e.gid, code };
+        failures.push(f);
+        failed++;
+        if (run !== null) run.failure = f;
+        firstError ??= `${ERROR_CLASS[code]}:${code}`;
+      }
+    });
+    const calls = this.entries.length;
+    this.entries = [];
+    return { calls, failed, closes, failures, firstError };
   }
 }
 
