@@ -153,6 +153,10 @@ const drainprof_node_api* Api() {
     t.ext_summary_free = drainprof_ext_summary_free;
     t.ext_format_metrics = drainprof_ext_format_metrics;
     t.ext_format_report = drainprof_ext_format_report;
+    t.ext_foreign_attach = drainprof_ext_foreign_attach;
+    t.ext_foreign_detach = drainprof_ext_foreign_detach;
+    t.ext_foreign_refused = drainprof_ext_foreign_refused;
+    t.ext_alloc_count = drainprof_ext_alloc_count;
     return t;
   }();
   return &api;

@@ -30,6 +30,7 @@ interface Consumer {
   unacquired(): [number, number, number, string, number];
   forge(kind: string, real?: unknown): object;
   cppRegister(slot: number, granule: number, alloc: number): number;
+  tableGaps(handle: unknown): [number, number];
 }
 
 /** The 1-based line of `source` that contains `text`. */
@@ -110,6 +111,27 @@ describe('drainprof/native', () => {
       'native/consumer/drainprof_node.gyp', 'vendor/libdrainprof/include/drainprof.h']) {
       expect(pkg.files.some((f: string) => shipped.startsWith(f)), shipped).toBe(true);
     }
+  });
+
+  it('defines every function of drainprof.h and drainprof_ext.h in the shim, through a full table', () => {
+    const read = (f: string): string => fs.readFileSync(path.join(root, f), 'utf8');
+    const declared = (text: string): string[] =>
+      [...text.matchAll(/^(?!typedef|static|#)[a-z_][\w *]*?\b(drainprof_\w+)\s*\(/gm)].map((m) => m[1]);
+    const api = [...declared(read('vendor/libdrainprof/include/drainprof.h')),
+      ...declared(read('vendor/libdrainprof/include/drainprof_ext.h'))].sort();
+    expect(api.length).toBeGreaterThanOrEqual(30);
+    const shim = declared(read('native/consumer/drainprof_node_shim.c')).filter((f) => !f.startsWith('drainprof_node_'));
+    expect(shim.sort()).toEqual(api);
+    const header = read('native/consumer/include/drainprof_node.h');
+    const table = header.slice(header.indexOf('typedef struct drainprof_node_api {'), header.indexOf('} drainprof_node_api;'));
+    const fields = [...table.matchAll(/\(\*(\w+)\)\(/g)].map((m) => m[1]);
+    expect(fields.slice(0, 2)).toEqual(['acquire', 'release']);
+    expect(fields.slice(2).map((f) => `drainprof_${f}`).sort()).toEqual(api);
+    const provider = read('native/export_handle.cc');
+    for (const f of fields) expect(provider, f).toMatch(new RegExp(`\\bt\\.${f} = `));
+    const p = new Profiler();
+    expect(consumer.tableGaps(p.nativeHandle())).toEqual([fields.length, 0]); // as built, no NULL entry
+    p.destroy();
   });
 
   it('builds a shim that exports nothing from the dependent addon', () => {

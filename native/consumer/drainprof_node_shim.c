@@ -97,6 +97,21 @@ static int64_t stub_format_report(drainprof *prof, uint32_t max_sites, char *buf
     return -1;
 }
 
+static int stub_foreign_attach(drainprof *prof, drainprof_granule_id id, drainprof_ext_foreign_slot *slot,
+                               double token) {
+    (void)prof; (void)id; (void)slot; (void)token;
+    return -1;
+}
+static int stub_foreign_detach(drainprof *prof, drainprof_ext_foreign_slot *slot) {
+    (void)prof; (void)slot;
+    return -1;
+}
+static int stub_foreign_refused(drainprof *prof, bool deregister) { (void)prof; (void)deregister; return -1; }
+static int stub_alloc_count(drainprof *prof, drainprof_granule_id id, uint64_t registers, uint64_t deregisters) {
+    (void)prof; (void)id; (void)registers; (void)deregisters;
+    return -1;
+}
+
 static const drainprof_node_api stubs = {
     DRAINPROF_NODE_ABI_VERSION, sizeof(drainprof_node_api),
     stub_acquire, stub_void_prof,
@@ -107,7 +122,8 @@ static const drainprof_node_api stubs = {
     stub_last_error, stub_error_name, stub_get_config, stub_granule_live, stub_ext_snapshot,
     stub_register_site, stub_classify, stub_class_name, stub_set_lifetime_limit,
     stub_lifetime_records, stub_ext_summary_compute, stub_ext_summary_free, stub_format_metrics,
-    stub_format_report,
+    stub_format_report, stub_foreign_attach, stub_foreign_detach, stub_foreign_refused,
+    stub_alloc_count,
 };
 
 /* ---- the table ---------------------------------------------------------- */
@@ -255,6 +271,24 @@ int64_t drainprof_ext_format_metrics(const drainprof *prof,
 
 int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *buf, size_t size) {
     return api()->ext_format_report(prof, max_sites, buf, size);
+}
+
+int drainprof_ext_foreign_attach(drainprof *prof, drainprof_granule_id id,
+                                 drainprof_ext_foreign_slot *slot, double token) {
+    return api()->ext_foreign_attach(prof, id, slot, token);
+}
+
+int drainprof_ext_foreign_detach(drainprof *prof, drainprof_ext_foreign_slot *slot) {
+    return api()->ext_foreign_detach(prof, slot);
+}
+
+int drainprof_ext_foreign_refused(drainprof *prof, bool deregister) {
+    return api()->ext_foreign_refused(prof, deregister);
+}
+
+int drainprof_ext_alloc_count(drainprof *prof, drainprof_granule_id id, uint64_t registers,
+                              uint64_t deregisters) {
+    return api()->ext_alloc_count(prof, id, registers, deregisters);
 }
 
 #if defined(__GNUC__) || defined(__clang__)

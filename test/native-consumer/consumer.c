@@ -13,6 +13,7 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,13 +377,36 @@ static napi_value forge(napi_env env, napi_callback_info info) {
     return obj;
 }
 
+/* tableGaps(handle) -> [function pointers in the table, how many are NULL] */
+static napi_value table_gaps(napi_env env, napi_callback_info info) {
+    napi_value argv[1], out;
+    void *data = NULL;
+    if (!args(env, info, 1, argv)) return NULL;
+    if (napi_unwrap(env, argv[0], &data) != napi_ok || data == NULL) {
+        napi_throw_type_error(env, NULL, "not a native handle");
+        return NULL;
+    }
+    const drainprof_node_api *api = ((const drainprof_node_handle *)data)->api;
+    size_t first = offsetof(drainprof_node_api, acquire);
+    size_t count = (sizeof *api - first) / sizeof(void (*)(void)), gaps = 0;
+    for (size_t i = 0; i < count; i++) {
+        void (*fn)(void);
+        memcpy(&fn, (const char *)api + first + i * sizeof fn, sizeof fn);
+        gaps += fn == NULL;
+    }
+    napi_create_array_with_length(env, 2, &out);
+    napi_set_element(env, out, 0, num(env, (double)count));
+    napi_set_element(env, out, 1, num(env, (double)gaps));
+    return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
     struct { const char *name; napi_callback cb; } fns[] = {
         {"acquire", acquire}, {"release", release}, {"count", count},
         {"startThread", start_thread}, {"threadDone", thread_is_done}, {"joinThread", join_thread},
         {"snapshot", snapshot}, {"closeMissing", close_missing}, {"destroyShared", destroy_shared},
         {"summaryTop", summary_top}, {"standalone", standalone}, {"unacquired", unacquired},
-        {"forge", forge}, {"cppRegister", cpp_register},
+        {"forge", forge}, {"cppRegister", cpp_register}, {"tableGaps", table_gaps},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         napi_value fn;

@@ -146,6 +146,13 @@ typedef struct drainprof_node_api {
                                   const drainprof_ext_metrics_options *options,
                                   char *buf, size_t size);
     int64_t (*ext_format_report)(drainprof *prof, uint32_t max_sites, char *buf, size_t size);
+    int (*ext_foreign_attach)(drainprof *prof, drainprof_granule_id id,
+                              drainprof_ext_foreign_slot *slot, double token);
+    int (*ext_foreign_detach)(drainprof *prof, drainprof_ext_foreign_slot *slot);
+    int (*ext_foreign_refused)(drainprof *prof, bool deregister);
+    int (*ext_alloc_count)(drainprof *prof, drainprof_granule_id id, uint64_t registers,
+                           uint64_t deregisters);
+    /* New functions go here, at the end: the table only grows. */
 } drainprof_node_api;
 
 /* What a native handle object wraps (napi_wrap). Owned by the drainprof addon;
