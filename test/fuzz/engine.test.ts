@@ -19,7 +19,8 @@ const SITES = {
   batch: { file: 'caller.js', line: 5, column: 6 },
 };
 
-type Bug = 'none' | 'double-open-not-counted' | 'drain-newest-first' | 'late-free-refused';
+type Bug = 'none' | 'double-open-not-counted' | 'drain-newest-first' | 'late-free-refused' | 'handle-register-lost'
+  | 'batch-run-counted-once';
 
 function standIn(bug: Bug): ProfilerCtor {
   return class StandIn {
@@ -55,7 +56,14 @@ function standIn(bug: Bug): ProfilerCtor {
       m.batchCallerSite = { file: 'caller.js', line: 5, column: 6 };
     }
     granule(id: unknown) {
-      return this.m.granule(id);
+      const h = this.m.granule(id);
+      if (bug !== 'handle-register-lost') return h;
+      return {
+        get open() { return h.open; },
+        register: (...a: unknown[]) => (h.open ? undefined : h.register(...a)),
+        deregister: (...a: unknown[]) => h.deregister(...a),
+        close: () => h.close(),
+      };
     }
     batch(capacity?: unknown) {
       const b = this.m.batch(capacity);
@@ -71,7 +79,8 @@ function standIn(bug: Bug): ProfilerCtor {
           const [cls, code] = r.firstError?.split(':') ?? [];
           const err = cls === undefined ? null
             : Object.assign(cls === 'TypeError' ? new TypeError('x') : cls === 'RangeError' ? new RangeError('x') : new Error('x'), { code });
-          return Object.freeze({ ...r, closes: Int8Array.from(r.closes), failures: deepFreeze(r.failures.map((f) => ({ ...f }))), firstError: err });
+          const failures = r.failures.map((f) => ({ ...f, count: bug === 'batch-run-counted-once' ? 1 : f.count }));
+          return Object.freeze({ ...r, closes: Int8Array.from(r.closes), failures: deepFreeze(failures), firstError: err });
         },
       };
     }
@@ -186,6 +195,8 @@ describe('differential engine self-test', () => {
     ['double-open-not-counted', 0],
     ['drain-newest-first', 2],
     ['late-free-refused', 3],
+    ['handle-register-lost', 0],
+    ['batch-run-counted-once', 1],
   ];
   for (const [bug, configIndex] of planted) {
     it(`catches and shrinks a planted bug: ${bug}`, async () => {
