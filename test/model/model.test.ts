@@ -362,3 +362,80 @@ describe('summary bytes', () => {
     expect(p.diagnosticSummary().sites[0]!.totalBytes).toBe(Number(2n ** 53n - 1n + 14n + 241n));
   });
 });
+
+describe('granule handles (lib/granule.ts)', () => {
+  it('count into the life they name; a stale handle is refused and counted as a failed call', () => {
+    const p = new ModelProfiler();
+    expect(codeOf(() => p.granule(1))).toBe('Error:ERR_GRANULE_NOT_OPEN');
+    p.granuleOpen(1);
+    const h = p.granule(1n);
+    h.register();
+    h.register();
+    h.deregister();
+    expect(p.snapshot()).toMatchObject({ totalAllocs: 2, totalDeallocs: 1, failedRegisters: 0 });
+    expect(h.close()).toBe(false);
+    expect(h.open).toBe(false);
+    p.granuleOpen(1); // a new life: the old handle stays stale
+    expect(codeOf(() => h.register())).toBe('Error:ERR_GRANULE_NOT_OPEN');
+    expect(p.snapshot()).toMatchObject({ totalAllocs: 3, failedRegisters: 1 });
+    expect(p.sweep().drainableCloses).toBe(1); // the new life got nothing
+    expect(h.close()).toBe(true); // close() is granuleClose(id): it closes the new life
+    p.destroy();
+    expect(codeOf(() => h.register())).toBe('Error:ERR_PROFILER_DESTROYED');
+  });
+
+  it('diagnostic: check allocId and size before staleness, then make the usual calls', () => {
+    const p = new ModelProfiler({ mode: 'diagnostic' });
+    p.granuleOpen(1);
+    const h = p.granule(1);
+    expect(codeOf(() => h.register())).toBe('TypeError:ERR_INVALID_ARG_TYPE');
+    h.register(5, 10, 'x.js:3');
+    expect(codeOf(() => h.deregister(6))).toBe('Error:ERR_ALLOC_NOT_LIVE');
+    p.reset();
+    expect(codeOf(() => h.register(-1, 1))).toBe('RangeError:ERR_OUT_OF_RANGE');
+    expect(codeOf(() => h.register(1, 1))).toBe('Error:ERR_GRANULE_NOT_OPEN');
+    expect(p.snapshot()).toMatchObject({ totalAllocs: 1, failedRegisters: 1 });
+  });
+});
+
+describe('batches (lib/batch.ts)', () => {
+  it('production: runs of counts on one granule value fail as one entry', () => {
+    const p = new ModelProfiler();
+    const b = p.batch();
+    b.allocRegister(7, 1, 1);
+    b.allocRegister(7, 2, 1);
+    b.allocDeregister(7, 1);
+    b.allocRegister(7n, 3, 1); // 7n !== 7: a new run
+    b.granuleOpen(7);
+    b.allocRegister(7, 1, 1);
+    b.granuleClose(7);
+    b.granuleClose(7);
+    expect(codeOf(() => b.allocRegister(7, 1, -1))).toBe('RangeError:ERR_OUT_OF_RANGE'); // not recorded
+    expect(b.size).toBe(8);
+    const r = b.commit();
+    expect(r).toEqual({
+      calls: 8, failed: 5, closes: [0, -1],
+      failures: [
+        { index: 0, count: 3, call: 'allocRegister', granuleId: 7n, code: 'ERR_GRANULE_NOT_OPEN' },
+        { index: 3, count: 1, call: 'allocRegister', granuleId: 7n, code: 'ERR_GRANULE_NOT_OPEN' },
+        { index: 7, count: 1, call: 'granuleClose', granuleId: 7n, code: 'ERR_GRANULE_NOT_OPEN' },
+      ],
+      firstError: 'Error:ERR_GRANULE_NOT_OPEN',
+    });
+    expect(p.snapshot()).toMatchObject({ totalAllocs: 4, failedRegisters: 3, totalDeallocs: 1, failedDeregisters: 1, pinnedCloses: 1 });
+    expect(b.size).toBe(0);
+  });
+
+  it('diagnostic: each call is its own entry; commit after destroy runs nothing', () => {
+    const p = new ModelProfiler({ mode: 'diagnostic' });
+    const b = p.batch();
+    b.granuleOpen(1);
+    b.allocDeregister(1, 9);
+    b.allocDeregister(1, 9);
+    expect(b.commit()).toMatchObject({ calls: 3, failed: 2, failures: [{ index: 1, count: 1 }, { index: 2, count: 1 }] });
+    b.granuleClose(1);
+    p.destroy();
+    expect(codeOf(() => b.commit())).toBe('Error:ERR_PROFILER_DESTROYED');
+    expect(b.size).toBe(1);
+  });
+});
