@@ -20,6 +20,7 @@
         "native/pack.cc",
         "native/test_hooks.cc",
         "native/shared_core.cc",
+        "native/foreign_slots.cc",
         "native/export_handle.cc"
       ],
       "include_dirs": [

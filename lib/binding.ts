@@ -51,6 +51,34 @@ export interface NativeBinding {
   textReport(handle: Handle, maxSites: number): string | number;
   metrics(handle: Handle, prefix: string | null, names: string[], values: string[], openMetrics: boolean): string | number;
   destroy(handle: Handle): void;
+
+  /**
+   * The call area: the environment's Float64Array over a SharedArrayBuffer that
+   * the hot* functions read their arguments from ([0] view, [1] id) and write
+   * results to ([2]). Returns the area already adopted, if any.
+   */
+  adoptCallArea(area: Float64Array): Float64Array;
+  /** granuleOpen of call area's id: undefined, or null with -reason in [2]. */
+  hotOpen(): undefined | null;
+  /** granuleClose: always writes [2] = 1 drainable, 0 pinned, < 0 -reason. */
+  hotClose(): undefined;
+  /** Production allocRegister: undefined, or null with -reason in [2]. */
+  hotRegister(): undefined | null;
+  /** Production allocDeregister: undefined, or null with -reason in [2]. */
+  hotDeregister(): undefined | null;
+  /** Runs `runs` batch events in order, outcome of each in results; -> failed runs | -reason. */
+  commitBatch(handle: Handle, events: Uint32Array, runs: number, results: Int32Array): number;
+
+  /** Adopts a slab of foreign counter slots (Float64Array over a SharedArrayBuffer); -> slab number | -reason. */
+  adoptSlab(handle: Handle, slab: Float64Array): number;
+  /** Attaches a slot to an open granule; -> its token (> 0) | -reason. */
+  attach(handle: Handle, slab: number, slot: number, granuleId: number | bigint): number;
+  /** Folds a slot's counts into the core and zeroes them; -> 1, 0 when it is not attached | -reason. */
+  fold(handle: Handle, slab: number, slot: number): number;
+  /** Detaches a slot, folding its counts; -> 1, 0 when it was not attached | -reason. */
+  detach(handle: Handle, slab: number, slot: number): number;
+  /** Counts a handle call refused for a released slot; -> -reason (ERR_GRANULE_NOT_OPEN's). */
+  refused(handle: Handle, deregister: boolean): number;
   /** A native handle for another addon (see native-handle.ts), or -reason. */
   exportHandle(handle: Handle): object | number;
   readonly napiVersion: number;
@@ -61,6 +89,13 @@ export interface NativeBinding {
     liveProfilers(): [number, number];
     /** C profilers alive in the process, all environments. */
     liveCores(): number;
+    /** Native threads register then deregister on a granule; -> calls that failed. */
+    countOnThreads(handle: Handle, granuleId: number | bigint, threads: number, registers: number,
+      deregisters: number): number;
+    /** ns a C loop of n operations took (op 0 register, 1 deregister, 2 open+close, 3 register+deregister). */
+    cLoop(handle: Handle, op: number, granuleId: number | bigint, n: number): number;
+    /** A raw N-API function that does nothing. */
+    empty(...args: unknown[]): undefined;
   };
 }
 
@@ -68,3 +103,6 @@ const load = require('node-gyp-build') as (dir: string) => unknown;
 
 /** The addon of this environment. */
 export const binding = load(path.join(__dirname, '..')) as NativeBinding;
+
+/** This environment's call area (see NativeBinding.adoptCallArea). */
+export const callArea: Float64Array = binding.adoptCallArea(new Float64Array(new SharedArrayBuffer(32)));

@@ -100,6 +100,22 @@ function idText(id: unknown): string {
   return typeof id === 'bigint' ? `${id}n` : String(id);
 }
 
+/** The code of the error coreError(reason) makes, without making it. */
+export function reasonCode(reason: number): ErrorCode {
+  switch (reason) {
+    case Reason.AlreadyOpen: return 'ERR_GRANULE_ALREADY_OPEN';
+    case Reason.NotOpen: return 'ERR_GRANULE_NOT_OPEN';
+    case Reason.Capacity: return 'ERR_CAPACITY_FULL';
+    case Reason.Unbalanced: return 'ERR_UNBALANCED_CLOSE';
+    case Reason.NotLive: return 'ERR_ALLOC_NOT_LIVE';
+    case Reason.WrongMode: return 'ERR_WRONG_MODE';
+    case Reason.NoMemory: return 'ERR_OUT_OF_MEMORY';
+    case Reason.Invalid: return 'ERR_INVALID_ARG_VALUE';
+    case Reason.Destroyed: return 'ERR_PROFILER_DESTROYED';
+    default: return 'ERR_INTERNAL';
+  }
+}
+
 /** The error for a failure the core (or the glue) reported with `reason`. */
 export function coreError(reason: number, ctx: CallContext): DrainprofError {
   const g = idText(ctx.granuleId);

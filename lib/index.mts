@@ -6,7 +6,7 @@
  */
 export { ERROR_CODES, MAX_ID, Profiler } from './index.js';
 export type {
-  AllocSite, ClassCounts, DiagnosticSummary, DrainprofError, ErrorCode, Id, LifetimeRecord, MetricsOptions, Mode,
+  AllocSite, Batch, BatchCall, BatchFailure, BatchResult, ClassCounts, DiagnosticSummary, Granule, DrainprofError, ErrorCode, Id, LifetimeRecord, MetricsOptions, Mode,
   NativeHandle, PinningAllocation, PinningReport, ProfilerOptions, SharedProfiler, SiteSummary, Size, Snapshot, Storage,
   ViolationClass,
 } from './index.js';

@@ -17,6 +17,8 @@
  * @packageDocumentation
  */
 export { Profiler } from './profiler.js';
+export type { Batch, BatchCall, BatchFailure, BatchResult } from './batch.js';
+export type { Granule } from './granule.js';
 export { ERROR_CODES, type DrainprofError, type ErrorCode } from './errors.js';
 export { MAX_ID } from './ids.js';
 export type { NativeHandle } from './native-handle.js';

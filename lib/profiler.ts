@@ -1,14 +1,17 @@
 /**
  * The Profiler class: argument checks, then one native call, then plain
- * objects built here.
+ * objects built here. Its batch() and granule() make the other two ways to
+ * report allocations (batch.ts, granule.ts).
  *
  * @packageDocumentation
  */
-import { binding, type Handle, type HotPath } from './binding.js';
+import { Batch } from './batch.js';
+import { binding, type Handle } from './binding.js';
 import { coreError, describe, destroyedError, invalidThisError, makeError, wrongModeError, type CallContext } from './errors.js';
 import { checkId } from './ids.js';
 import { buildLifetimeRecords, buildReports, buildSummary, deliverPinning, type DeliveryState } from './reports.js';
-import { callerOf, SiteTable } from './site.js';
+import { makeGranule, type Granule } from './granule.js';
+import { SiteTable } from './site.js';
 import { exportNativeHandle, type NativeHandle } from './native-handle.js';
 import { buildSnapshot, SNAPSHOT_LENGTH } from './snapshot.js';
 import type {
@@ -16,6 +19,7 @@ import type {
   SharedProfiler, Size, Snapshot, Storage,
 } from './types.js';
 import { checkSite, checkSize, optionalCount, resolveMetricsOptions, resolveOptions, U32_MAX } from './validate.js';
+import { closeIn, deregisterIn, fail, openIn, registerIn, registerSiteIn, type View } from './view.js';
 
 const MODE_VALUE: Readonly<Record<Mode, number>> = { production: 0, diagnostic: 1 };
 const STORAGE_VALUE: Readonly<Record<Storage, number>> = { 'slot-array': 0, 'hash-map': 1 };
@@ -28,16 +32,8 @@ const SHARED_KIND = 'drainprof.SharedProfiler';
 /** Reused by snapshot()/sweep(): filled and read synchronously. */
 const scratch = new Float64Array(SNAPSHOT_LENGTH);
 
-/**
- * This environment's view of a native profiler: its handle, its bound
- * hot-path functions, its view number (for the hot path's call area), its file
- * table (diagnostic mode).
- */
-interface Native extends HotPath {
-  readonly handle: Handle;
-  readonly view: number;
-  readonly sites: SiteTable | null;
-}
+/** This environment's view of the native profiler (see view.ts). */
+type Native = View;
 
 /** What createProfiler/openShared return: a view and the core's configuration. */
 type CreatedView = Exclude<ReturnType<typeof binding.createProfiler>, number>;
@@ -94,7 +90,7 @@ export class Profiler implements Disposable {
     if (shared !== null) {
       // Profiler.fromShared(): a view of a profiler another environment made.
       Profiler.#opening = null;
-      this.#native = Profiler.#nativeOf(shared, MODES[shared[7]] === 'diagnostic');
+      this.#native = Profiler.#nativeOf(shared, MODES[shared[7]] === 'diagnostic', shared[9]);
       this.#mode = MODES[shared[7]]!;
       this.#storage = STORAGES[shared[8]]!;
       this.#slotCapacity = shared[9];
@@ -109,7 +105,7 @@ export class Profiler implements Disposable {
     const created = check(binding.createProfiler(MODE_VALUE[o.mode], STORAGE_VALUE[o.storage], o.slotCapacity,
       o.bucketCount, o.logInterval, o.maxBufferedReports, o.verbose, o.lifetimeLimit,
       delivery === undefined ? undefined : deliverPinning, delivery), { call: 'new Profiler' });
-    this.#native = Profiler.#nativeOf(created, diagnostic, delivery?.files);
+    this.#native = Profiler.#nativeOf(created, diagnostic, o.slotCapacity, delivery?.files);
     this.#mode = o.mode;
     this.#storage = o.storage;
     this.#slotCapacity = o.slotCapacity;
@@ -119,10 +115,13 @@ export class Profiler implements Disposable {
   /** Set by fromShared() for the constructor to pick up. */
   static #opening: CreatedView | null = null;
 
-  static #nativeOf(created: CreatedView, diagnostic: boolean, files?: string[]): Native {
+  static #nativeOf(created: CreatedView, diagnostic: boolean, slotCapacity: number, files?: string[]): Native {
     const [handle, granuleOpen, granuleClose, allocRegister, allocRegisterSite, allocDeregister, view] = created;
     const sites = diagnostic ? new SiteTable(files) : null;
-    return { handle, view, sites, granuleOpen, granuleClose, allocRegister, allocRegisterSite, allocDeregister };
+    return {
+      handle, view, sites, slotCapacity, live: true, slots: null,
+      granuleOpen, granuleClose, allocRegister, allocRegisterSite, allocDeregister,
+    };
   }
 
   /**
@@ -209,8 +208,8 @@ export class Profiler implements Disposable {
   granuleOpen(id: Id): void {
     const native = Profiler.#live(this, 'granuleOpen');
     checkId(id, 'id', 'granuleOpen');
-    const result = native.granuleOpen(id);
-    if (result < 0) throw coreError(-result, { call: 'granuleOpen', granuleId: id, slotCapacity: this.#slotCapacity });
+    const result = openIn(native, id);
+    if (result < 0) fail(result, 'granuleOpen', id, undefined, native.slotCapacity);
   }
 
   /**
@@ -224,8 +223,8 @@ export class Profiler implements Disposable {
   granuleClose(id: Id): boolean {
     const native = Profiler.#live(this, 'granuleClose');
     checkId(id, 'id', 'granuleClose');
-    const result = native.granuleClose(id);
-    if (result < 0) throw coreError(-result, { call: 'granuleClose', granuleId: id });
+    const result = closeIn(native, id);
+    if (result < 0) fail(result, 'granuleClose', id);
     return result === 1;
   }
 
@@ -234,6 +233,10 @@ export class Profiler implements Disposable {
    * In diagnostic mode the allocation's site is recorded: `site` when given,
    * otherwise the caller's file:line:column (the line that called allocRegister).
    * Production mode stores nothing per allocation and ignores `site`.
+   *
+   * One native call: in production mode with a number granule id about as
+   * much as an empty N-API call. For less, see {@link granule} (no call at
+   * all) and {@link batch} (one call for many events).
    *
    * @param site `"file:line:column"`, `"file:line"`, a file name alone, or an {@link AllocSite}.
    *   Capturing the caller's site costs a V8 stack capture (microseconds); an explicit
@@ -246,26 +249,15 @@ export class Profiler implements Disposable {
     checkId(granuleId, 'granuleId', 'allocRegister');
     checkId(allocId, 'allocId', 'allocRegister');
     checkSize(size, 'size', 'allocRegister');
-    let result: number;
     const sites = native.sites;
+    let result: number;
     if (sites === null) {
       if (site !== undefined) checkSite(site, 'allocRegister');
-      result = native.allocRegister(granuleId, allocId, size);
-    } else if (site === undefined) {
-      const caller = callerOf(kAllocRegister);
-      const resolved = caller === undefined ? null : sites.resolveCaptured(native.handle, caller);
-      result = resolved === null
-        ? native.allocRegister(granuleId, allocId, size)
-        : native.allocRegisterSite(granuleId, allocId, size, resolved.file, resolved.line, resolved.column);
-    } else if (typeof site === 'string') {
-      const resolved = sites.resolveString(native.handle, site, 'allocRegister');
-      result = native.allocRegisterSite(granuleId, allocId, size, resolved.file, resolved.line, resolved.column);
+      result = registerIn(native, granuleId, allocId, size);
     } else {
-      const explicit = checkSite(site, 'allocRegister');
-      result = native.allocRegisterSite(granuleId, allocId, size, sites.intern(native.handle, explicit.file),
-        explicit.line, explicit.column);
+      result = registerSiteIn(native, sites, granuleId, allocId, size, site, kAllocRegister, 'allocRegister');
     }
-    if (result < 0) throw coreError(-result, { call: 'allocRegister', granuleId, allocId });
+    if (result < 0) fail(result, 'allocRegister', granuleId, allocId);
   }
 
   /**
@@ -281,8 +273,52 @@ export class Profiler implements Disposable {
     const native = Profiler.#live(this, 'allocDeregister');
     checkId(granuleId, 'granuleId', 'allocDeregister');
     checkId(allocId, 'allocId', 'allocDeregister');
-    const result = native.allocDeregister(granuleId, allocId);
-    if (result < 0) throw coreError(-result, { call: 'allocDeregister', granuleId, allocId });
+    const result = deregisterIn(native, granuleId, allocId);
+    if (result < 0) fail(result, 'allocDeregister', granuleId, allocId);
+  }
+
+  /**
+   * A handle on open granule `id` whose `register()` and `deregister()` count
+   * without any native call (production mode): they write this thread's own
+   * counters in memory the native profiler reads (a SharedArrayBuffer slot),
+   * about 1 ns each. Counts are exact: they join the granule at its close (from
+   * any thread), show in snapshots and sweeps while it is open, and are folded
+   * into the profiler when this Profiler (or its thread) ends.
+   *
+   * Use it from the thread that made it (each worker makes its own through its
+   * own {@link Profiler.fromShared} view). Calling `granule(id)` again for the
+   * same open granule returns the same handle. Once the granule closes (here or
+   * on any thread) the handle is stale: register/deregister throw
+   * ERR_GRANULE_NOT_OPEN and count as failed calls, as allocRegister into a
+   * closed granule does; a stale handle never counts into a later life of the
+   * id. As for every register, none may be in flight on another thread while
+   * the granule closes.
+   *
+   * In diagnostic mode every allocation needs a record, so the handle's
+   * `register(allocId, size, site?)` and `deregister(allocId)` make the same
+   * native calls as allocRegister/allocDeregister (same cost, sites recorded;
+   * the automatic site is the line that called `register`), with the handle's
+   * staleness check in front.
+   *
+   * @throws Error ERR_GRANULE_NOT_OPEN when `id` is not open (no counter moves).
+   */
+  granule(id: Id): Granule {
+    const native = Profiler.#live(this, 'granule');
+    checkId(id, 'id', 'granule');
+    return makeGranule(native, id);
+  }
+
+  /**
+   * A batch: records granuleOpen/Close and allocRegister/Deregister calls in
+   * typed arrays and runs them all in one native call at `commit()`; about 2
+   * ns per recorded call in production mode. See {@link Batch}.
+   *
+   * @param capacity events to make room for up front (it grows as needed).
+   */
+  batch(capacity?: number): Batch {
+    const native = Profiler.#live(this, 'batch');
+    const initial = optionalCount(capacity, 'capacity', 'batch()', 0, U32_MAX, 64);
+    return new Batch(native, initial);
   }
 
   /** The cumulative counters now. Lock-free in the core; cheap enough to poll. */
@@ -417,6 +453,7 @@ export class Profiler implements Disposable {
     const native = profiler.#native;
     if (native === null) return;
     profiler.#native = null;
+    native.live = false;
     binding.destroy(native.handle);
   }
 

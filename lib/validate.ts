@@ -19,6 +19,11 @@ const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
  * @throws TypeError ERR_INVALID_ARG_TYPE, RangeError ERR_OUT_OF_RANGE
  */
 export function checkSize(value: unknown, name: string, call: string): asserts value is Size {
+  if (typeof value === 'number' && value >>> 0 === value) return; // the common case, inline (see checkId)
+  checkSizeSlow(value, name, call);
+}
+
+function checkSizeSlow(value: unknown, name: string, call: string): void {
   if (typeof value === 'number') {
     if (value >= 0 && Number.isSafeInteger(value)) return;
   } else if (typeof value === 'bigint') {

@@ -11,6 +11,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(addon);
   InitAddonData(env, addon);
   InitProfilerWrap(env, exports);
+  InitHotPath(env, exports);
+  InitForeignSlots(env, exports);
   InitTestHooks(env, exports);
   InitExportHandle(env, exports);
   exports["napiVersion"] = Napi::Number::New(env, NAPI_VERSION);

@@ -8,11 +8,11 @@
 //                 export_handle.cc) that Retain()s it; the last Release()
 //                 destroys the C profiler.
 //   ProfilerWrap  what one JS environment (main thread or a worker) holds: the
-//                 reference, the environment's file indices, the pinning
-//                 queue when it created the core.
+//                 reference, the environment's file indices, its foreign
+//                 counter slabs, the pinning queue when it created the core.
 //                 JS thread only, except where a field says otherwise.
 //   AddonData     per environment: its views, the call area the hot path reads
-//                 its arguments from.
+//                 its arguments from, the foreign-slot token counter.
 #pragma once
 
 #include <napi.h>
@@ -118,6 +118,16 @@ uint32_t LiveCoreCount();
 
 struct AddonData;
 
+// A slab of foreign counter slots: a Float64Array over a SharedArrayBuffer that
+// lib/ allocated and the view adopted. The reference keeps the buffer alive
+// (a SharedArrayBuffer can be neither detached nor shrunk) until every slot of
+// it is detached.
+struct Slab {
+  napi_ref ref = nullptr;
+  drainprof_ext_foreign_slot* slots = nullptr;
+  uint32_t count = 0;
+};
+
 // One environment's view of a core. Reachable from JS through a type-tagged
 // handle object and the functions bound to it; freed when all of them are
 // collected and the pinning queue has finished (the queue may outlive a
@@ -136,6 +146,9 @@ struct ProfilerWrap {
   std::mutex file_index_mutex;
   std::unordered_map<const char*, int32_t> file_index;
 
+  // Foreign counter slots of this environment (granule handles).
+  std::vector<Slab> slabs;
+
   // onPinning delivery (the creating view of a callback-mode core only).
   PinQueue queue;
   bool queue_open = false;          // not yet released
@@ -148,9 +161,9 @@ struct ProfilerWrap {
 
 // Per-environment state (main thread and every worker has its own). Owned by
 // the environment through napi_set_instance_data. An environment cleanup hook
-// ends every view still alive (releasing its core reference) before the
-// environment's references and buffers go; the wraps stay allocated for their
-// GC finalizers.
+// ends every view still alive (detaching its foreign slots, releasing its core
+// reference) before the environment's references and buffers go; the wraps
+// stay allocated for their GC finalizers.
 struct AddonData {
   napi_env env = nullptr;
   std::unordered_set<ProfilerWrap*> live;
@@ -165,6 +178,9 @@ struct AddonData {
   napi_ref call_ref = nullptr;
   double* call = nullptr;
 
+  // Tokens of foreign slot attachments: unique in this environment.
+  double next_token = 1;
+
   ~AddonData();
 };
 
@@ -174,11 +190,17 @@ constexpr int kCallId = 1;
 constexpr int kCallResult = 2;
 constexpr size_t kCallLength = 4;
 
-// Ends a view: stops onPinning delivery to it, releases its core reference. The pin
+// Ends a view: detaches its foreign slots (their counts are folded into the
+// core), stops onPinning delivery to it, releases its core reference. The pin
 // queue is released too; `keep_state`: hold lib/'s delivery state until the
 // queue has delivered what it holds (explicit destroy), not possible from a GC
 // finalizer or at teardown. Idempotent.
 void DestroyView(ProfilerWrap* wrap, bool keep_state);
+
+// Detaches every foreign slot of the view (foreign_slots.cc), folding their
+// counts into the core. `unref`: also drop the slab references (not at
+// environment teardown, where the environment drops them itself).
+void DetachSlabs(ProfilerWrap* wrap, bool unref);
 
 // Drops one JS reference (handle or bound function); frees the wrap at zero.
 void ReleaseJsRef(ProfilerWrap* wrap);
@@ -197,6 +219,7 @@ Napi::Value PackedToJs(Napi::Env env, Packed& packed);
 void InitAddonData(Napi::Env env, AddonData* addon);
 void InitProfilerWrap(Napi::Env env, Napi::Object exports);
 void InitHotPath(Napi::Env env, Napi::Object exports);
+void InitForeignSlots(Napi::Env env, Napi::Object exports);
 void InitTestHooks(Napi::Env env, Napi::Object exports);
 void OnPinning(const drainprof_pinning_report* report, void* user_data);
 

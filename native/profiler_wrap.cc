@@ -412,6 +412,9 @@ ProfilerWrap* UnwrapHandle(const Napi::Value& value) {
 void DestroyView(ProfilerWrap* wrap, bool keep_state) {
   SharedCore* core = wrap->core;
   if (core != nullptr) {
+    // Counts this environment kept in foreign slots join the core now: other
+    // views and native holders may go on using it.
+    DetachSlabs(wrap, true);
     {
       // After this no close on any thread queues a report for this view.
       std::lock_guard<std::mutex> lock(core->pin_mutex);
@@ -466,6 +469,9 @@ static void TeardownEnvironment(void* arg) {
   for (ProfilerWrap* wrap : addon->live) {
     SharedCore* core = wrap->core;
     if (core == nullptr) continue;
+    // Before the environment drops our slab references: the buffers are
+    // alive for as long as this hook runs.
+    DetachSlabs(wrap, false);
     {
       std::lock_guard<std::mutex> lock(core->pin_mutex);
       if (core->pin_view == wrap) core->pin_view = nullptr;

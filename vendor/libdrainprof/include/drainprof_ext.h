@@ -203,7 +203,7 @@ int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *b
  * A thread for which every library call is expensive (JavaScript, where each
  * call crosses N-API: ~10 ns against the ~2 ns of a register) can count the
  * registers and deregisters it makes into one open granule in a slot of its
- * own memory, with plain float64 increments and no call at all. The library
+ * own memory, with plain integer increments and no call at all. The library
  * adds the slot's counts in wherever they matter:
  *   - granule_close folds every slot still attached to the granule into its
  *     net count (net += registers - deregisters) and into the profiler's
@@ -211,7 +211,7 @@ int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *b
  *     writes token = 0 and lets go of the slot;
  *   - snapshot, ext snapshot, sweep and granule_live include the counts of
  *     attached slots as they read them, plus everything folded so far;
- *   - detach folds a slot the same way, at once;
+ *   - fold and detach fold a slot the same way, at once;
  *   - reset lets go of every slot (token = 0), counts dropped like all others.
  * A counted register is one register call that succeeded, a counted
  * deregister one deregister call: the numbers are those the same calls made
@@ -219,9 +219,13 @@ int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *b
  *
  * Rules for the owner of a slot:
  *   - Only one thread writes registers and deregisters, with plain aligned
- *     8-byte stores of integers in [0, 2^53] (other values count as 0). The
- *     library reads them with relaxed atomic loads: an aligned 8-byte store is
- *     single-copy atomic on the supported targets (x86-64, arm64).
+ *     stores: 8-byte stores, or 4-byte stores to the low half (the lower
+ *     address on little-endian targets) while the value stays below 2^32 and
+ *     the high half 0 (a writer with 32-bit integers only, like JavaScript's
+ *     Int32Array, calls drainprof_ext_foreign_fold before a count outgrows
+ *     its word). The library reads them with relaxed 8-byte atomic loads: an
+ *     aligned store is single-copy atomic on the supported targets (x86-64,
+ *     arm64), so a reader sees each count before or after an increment.
  *   - Before each increment, check that token still holds the value attach
  *     stored: the library writes 0 when it lets go (close, reset), so a slot
  *     whose granule closed is never counted into the granule's next life, or
@@ -241,15 +245,15 @@ int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *b
  * closed) and its counts are ignored; make the registers with the calls.
  *
  * Once a profiler has had a slot attached, snapshot, sweep, granule_live,
- * close, detach and attach serialise on a foreign-slot mutex for the moments
- * they read or change slots, so no read of a slot ever races its detach.
- * Profilers that never attach keep snapshot lock-free.
+ * close, fold, detach and attach serialise on a foreign-slot mutex for the
+ * moments they read or change slots, so no read of a slot ever races its
+ * detach. Profilers that never attach keep snapshot lock-free.
  * ------------------------------------------------------------------------- */
 typedef struct drainprof_ext_foreign_slot {
-    double token;        /* nonzero while attached (the value attach stored); 0 once released */
-    double registers;    /* register calls counted by the owner */
-    double deregisters;  /* deregister calls counted by the owner */
-    double reserved;     /* set to 0 by attach; never read */
+    double token;          /* nonzero while attached (the value attach stored); 0 once released */
+    uint64_t registers;    /* register calls counted by the owner */
+    uint64_t deregisters;  /* deregister calls counted by the owner */
+    uint64_t reserved;     /* set to 0 by attach; never read */
 } drainprof_ext_foreign_slot;
 
 /* Attaches `slot` to open granule `id`: zeroes its counts, stores `token`
@@ -260,6 +264,13 @@ typedef struct drainprof_ext_foreign_slot {
  * foreign-slot mutex; O(1) amortised. */
 int drainprof_ext_foreign_attach(drainprof *prof, drainprof_granule_id id,
                                  drainprof_ext_foreign_slot *slot, double token);
+
+/* Folds the slot's counts into its granule's net count and the profiler's
+ * totals now and zeroes them; the slot stays attached (token unchanged). Only
+ * the owner may call it (it writes the counts). Returns 1 when the slot is
+ * attached, 0 when it is not, -1 when prof or slot is NULL. Takes the
+ * foreign-slot mutex; O(1). */
+int drainprof_ext_foreign_fold(drainprof *prof, drainprof_ext_foreign_slot *slot);
 
 /* Folds the slot's counts into its granule's net count and the profiler's
  * totals now, writes token = 0 and lets go of it. Returns 1 when the slot was

@@ -43,36 +43,27 @@ struct dp_foreign {
     uint64_t folded_deallocs;
 };
 
-/* 2^53: past it a float64 no longer holds every integer. */
-#define DP_FOREIGN_MAX 9007199254740992.0
-
 static inline struct dp_foreign *foreign_of(const drainprof *p)
 {
     return atomic_load_explicit(&((drainprof *)p)->foreign, DP_ACQUIRE);
 }
 
-/* The owner writes these with plain stores while we read: relaxed atomic
- * loads keep our side well defined, and an aligned 8-byte access is
+/* The owner writes the counts with plain stores while we read: relaxed
+ * atomic loads keep our side well defined, and an aligned 8-byte access is
  * single-copy atomic on the targets we support. */
-static inline double slot_load(const double *field)
+static inline uint64_t slot_count(const uint64_t *field)
 {
-    double v;
-    __atomic_load(field, &v, __ATOMIC_RELAXED);
-    return v;
+    return __atomic_load_n(field, __ATOMIC_RELAXED);
 }
 
-static inline void slot_store(double *field, double v, int order)
+static inline void slot_zero(uint64_t *field)
+{
+    __atomic_store_n(field, 0, __ATOMIC_RELAXED);
+}
+
+static inline void token_store(double *field, double v, int order)
 {
     __atomic_store(field, &v, order);
-}
-
-/* A count as the owner left it; anything but an integer in [0, 2^53] is 0. */
-static uint64_t slot_count(const double *field)
-{
-    double v = slot_load(field);
-    if (!(v >= 1.0 && v <= DP_FOREIGN_MAX))
-        return 0;
-    return (uint64_t)v;
 }
 
 bool dp_foreign_lock(const drainprof *p)
@@ -145,7 +136,7 @@ static void node_release(struct dp_foreign *f, uint32_t n)
     if (qs != NULL)
         dp_qmap_remove(&f->by_slot, qs);
     /* Release: a reader that sees 0 also sees whatever we did before. */
-    slot_store(&node->slot->token, 0.0, __ATOMIC_RELEASE);
+    token_store(&node->slot->token, 0.0, __ATOMIC_RELEASE);
     node->slot = NULL;
     node->rec = NULL;
     node->prev = DP_NIL;
@@ -164,7 +155,8 @@ static void node_fold(const drainprof *p, struct dp_foreign *f, const dp_fnode *
     uint64_t deregs = slot_count(&node->slot->deregisters);
     f->folded_allocs += regs;
     f->folded_deallocs += deregs;
-    atomic_fetch_add_explicit(&node->rec->shared_net, (int64_t)regs - (int64_t)deregs, DP_RELAXED);
+    /* Modulo 2^64, as the per-thread cells count. */
+    atomic_fetch_add_explicit(&node->rec->shared_net, (int64_t)(regs - deregs), DP_RELAXED);
 }
 
 DP_EXPORT int drainprof_ext_foreign_attach(drainprof *prof, drainprof_granule_id id,
@@ -213,13 +205,32 @@ DP_EXPORT int drainprof_ext_foreign_attach(drainprof *prof, drainprof_granule_id
         f->nodes[node->next].prev = n;
     rec->foreign_head1 = n + 1u;
     f->used++;
-    slot_store(&slot->registers, 0.0, __ATOMIC_RELAXED);
-    slot_store(&slot->deregisters, 0.0, __ATOMIC_RELAXED);
-    slot_store(&slot->reserved, 0.0, __ATOMIC_RELAXED);
-    slot_store(&slot->token, token, __ATOMIC_RELEASE);
+    slot_zero(&slot->registers);
+    slot_zero(&slot->deregisters);
+    slot_zero(&slot->reserved);
+    token_store(&slot->token, token, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&f->lock);
     pthread_mutex_unlock(&prof->table_lock);
     return 0;
+}
+
+DP_EXPORT int drainprof_ext_foreign_fold(drainprof *prof, drainprof_ext_foreign_slot *slot)
+{
+    if (prof == NULL || slot == NULL)
+        return dp_fail(DRAINPROF_EXT_ERR_NULL);
+    struct dp_foreign *f = foreign_of(prof);
+    if (f == NULL)
+        return 0;
+    pthread_mutex_lock(&f->lock);
+    dp_qslot *qs = dp_qmap_find(&f->by_slot, (uint64_t)(uintptr_t)slot, 0);
+    if (qs != NULL) {
+        node_fold(prof, f, &f->nodes[qs->head1 - 1u]);
+        /* Under the mutex, so no reader sees the counts both here and folded. */
+        slot_zero(&slot->registers);
+        slot_zero(&slot->deregisters);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return qs != NULL;
 }
 
 DP_EXPORT int drainprof_ext_foreign_detach(drainprof *prof, drainprof_ext_foreign_slot *slot)
@@ -282,8 +293,8 @@ int64_t dp_foreign_net_locked(const drainprof *p, const dp_rec *rec)
     int64_t net = 0;
     for (uint32_t n1 = rec->foreign_head1; n1 != 0;) {
         const dp_fnode *node = &f->nodes[n1 - 1u];
-        net += (int64_t)slot_count(&node->slot->registers) -
-               (int64_t)slot_count(&node->slot->deregisters);
+        net += (int64_t)(slot_count(&node->slot->registers) -
+                         slot_count(&node->slot->deregisters));
         n1 = node->next == DP_NIL ? 0u : node->next + 1u;
     }
     return net;

@@ -195,7 +195,7 @@ typedef struct dp_index {
 enum dp_block_kind {
     DP_BLOCK_NATIVE = 0,    /* one thread writes; single-writer updates */
     DP_BLOCK_OVERFLOW = 1   /* shared by threads without a slot; atomic RMW */
-    /* Counts in foreign memory (float64 slots written by JavaScript threads)
+    /* Counts in foreign memory (slots written by JavaScript threads)
      * are not blocks: they are per granule life, owned by the caller and
      * attached/detached at any time, so foreign.c keeps them in a list per
      * record, read under its mutex; counters.c adds them in. */

@@ -13,19 +13,31 @@
 typedef drainprof_ext_foreign_slot fslot;
 
 /* The owner's side, as JavaScript does it: check the token, then a plain
- * float64 increment (an atomic store, so that TSan sees a well-defined
- * single-writer update like the library's relaxed loads). */
+ * increment of the low 32 bits (atomic accesses, so that TSan sees a
+ * well-defined single-writer update like the library's relaxed loads), folding
+ * before the word would overflow. */
+static uint32_t *low_half(uint64_t *field)
+{
+    union { uint32_t u; uint8_t b[4]; } probe = { 1 };
+    return (uint32_t *)field + (probe.b[0] == 1 ? 0 : 1);
+}
+
+static drainprof *owner_prof;  /* for the fold below; set by each test */
+
 static int owner_count(fslot *s, double token, int which)
 {
     double t;
     __atomic_load(&s->token, &t, __ATOMIC_ACQUIRE);
     if (t != token)
         return -1;
-    double *field = which == 0 ? &s->registers : &s->deregisters;
-    double v;
-    __atomic_load(field, &v, __ATOMIC_RELAXED);
-    v += 1.0;
-    __atomic_store(field, &v, __ATOMIC_RELAXED);
+    uint32_t *low = low_half(which == 0 ? &s->registers : &s->deregisters);
+    uint32_t v = __atomic_load_n(low, __ATOMIC_RELAXED);
+    if (v == 0x7fffffffu) {
+        if (drainprof_ext_foreign_fold(owner_prof, s) != 1)
+            return -1;
+        v = 0;
+    }
+    __atomic_store_n(low, v + 1u, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -49,6 +61,7 @@ static void test_errors(void)
     FOR_EACH_CONFIG(c) {
         dpt_set_ctx("attach/detach errors", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         fslot *s = slot_new();
         EXPECT_INT(drainprof_ext_foreign_attach(NULL, 1, s, 1), -1);
@@ -66,18 +79,21 @@ static void test_errors(void)
         EXPECT_INT(drainprof_ext_foreign_detach(prof, s), 0);  /* never attached */
         EXPECT_INT(drainprof_ext_foreign_attach(prof, 1, s, 7), 0);
         EXPECT_DBL(s->token, 7);
-        EXPECT_DBL(s->registers, 0);
-        EXPECT_DBL(s->deregisters, 0);
-        EXPECT_DBL(s->reserved, 0);
+        EXPECT_UINT(s->registers, 0);
+        EXPECT_UINT(s->deregisters, 0);
+        EXPECT_UINT(s->reserved, 0);
         EXPECT_INT(drainprof_ext_foreign_attach(prof, 1, s, 8), -1);  /* attached already */
         EXPECT_INT(drainprof_ext_last_error(), DRAINPROF_EXT_ERR_INVALID);
         EXPECT_DBL(s->token, 7);
+        EXPECT_INT(drainprof_ext_foreign_fold(NULL, s), -1);
+        EXPECT_INT(drainprof_ext_foreign_fold(prof, NULL), -1);
         EXPECT_INT(drainprof_ext_foreign_detach(NULL, s), -1);
         EXPECT_INT(drainprof_ext_last_error(), DRAINPROF_EXT_ERR_NULL);
         EXPECT_INT(drainprof_ext_foreign_detach(prof, NULL), -1);
         EXPECT_INT(drainprof_ext_foreign_detach(prof, s), 1);
         EXPECT_DBL(s->token, 0);
         EXPECT_INT(drainprof_ext_foreign_detach(prof, s), 0);
+        EXPECT_INT(drainprof_ext_foreign_fold(prof, s), 0);
         EXPECT_INT(drainprof_ext_foreign_refused(NULL, false), -1);
         EXPECT_INT(drainprof_ext_last_error(), DRAINPROF_EXT_ERR_NULL);
         free(s);
@@ -92,6 +108,7 @@ static void test_production_counts(void)
     FOR_EACH_PRODUCTION_CONFIG(c) {
         dpt_set_ctx("production: slot counts fold at close", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         EXPECT_INT(drainprof_granule_open(prof, 10), 0);
         EXPECT_INT(drainprof_granule_open(prof, 11), 0);
@@ -102,6 +119,10 @@ static void test_production_counts(void)
         for (int i = 0; i < 5; i++) EXPECT_INT(owner_count(a, 1, 1), 0);
         for (int i = 0; i < 3; i++) EXPECT_INT(owner_count(b, 2, 0), 0);
         EXPECT_INT(owner_count(b, 2, 1), 0);
+        /* a fold moves nothing in the numbers */
+        EXPECT_INT(drainprof_ext_foreign_fold(prof, a), 1);
+        EXPECT_UINT(a->registers, 0);
+        EXPECT_DBL(a->token, 1);
         /* plus calls into the same granules */
         EXPECT_INT(drainprof_alloc_register(prof, 10, 1, 8), 0);
         EXPECT_INT(drainprof_alloc_deregister(prof, 10, 1), 0);
@@ -140,6 +161,7 @@ static void test_detach_folds(void)
     FOR_EACH_PRODUCTION_CONFIG(c) {
         dpt_set_ctx("production: detach folds now", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         EXPECT_INT(drainprof_granule_open(prof, 5), 0);
         fslot *s = slot_new();
@@ -176,6 +198,7 @@ static void test_stale_after_reopen(void)
     FOR_EACH_CONFIG(c) {
         dpt_set_ctx("stale slot after close and reopen", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         bool prod = c->mode == DRAINPROF_PRODUCTION;
         EXPECT_INT(drainprof_granule_open(prof, 1), 0);
@@ -213,6 +236,7 @@ static void test_unbalanced_and_reset(void)
     FOR_EACH_PRODUCTION_CONFIG(c) {
         dpt_set_ctx("unbalanced slot, reset releases", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         EXPECT_INT(drainprof_granule_open(prof, 1), 0);
         fslot *s = slot_new();
@@ -252,6 +276,7 @@ static void test_diagnostic_marker(void)
     FOR_EACH_DIAGNOSTIC_CONFIG(c) {
         dpt_set_ctx("diagnostic: a slot marks a life, its counts are ignored", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         EXPECT_INT(drainprof_granule_open(prof, 1), 0);
         fslot *s = slot_new();
@@ -285,6 +310,7 @@ static void test_destroy_forgets(void)
 {
     dpt_set_ctx("destroy forgets attached slots without touching them", "production");
     drainprof *prof = drainprof_create();
+    owner_prof = prof;
     REQUIRE(prof != NULL);
     EXPECT_INT(drainprof_granule_open(prof, 1), 0);
     fslot *s = slot_new();
@@ -294,11 +320,40 @@ static void test_destroy_forgets(void)
     free(s);
 }
 
+/* A 32-bit writer folds before its word overflows; nothing is lost. */
+static void test_fold_before_overflow(void)
+{
+    dpt_set_ctx("counts past 2^31 through folds", "production");
+    drainprof *prof = drainprof_create();
+    REQUIRE(prof != NULL);
+    owner_prof = prof;
+    EXPECT_INT(drainprof_granule_open(prof, 1), 0);
+    fslot *s = slot_new();
+    EXPECT_INT(drainprof_ext_foreign_attach(prof, 1, s, 5), 0);
+    /* as if the owner had counted this far already */
+    __atomic_store_n(low_half(&s->registers), 0x7ffffffdu, __ATOMIC_RELAXED);
+    for (int i = 0; i < 5; i++) EXPECT_INT(owner_count(s, 5, 0), 0);
+    EXPECT_UINT(s->registers, 3);                   /* folded once, at 2^31 - 1 */
+    EXPECT_UINT(dpt_snap(prof).total_allocs, 0x7ffffffdu + 5u);
+    int64_t live = -1;
+    EXPECT_INT(drainprof_ext_granule_live(prof, 1, &live), 1);
+    EXPECT_INT(live, 0x7ffffffdLL + 5);
+    /* an 8-byte writer may go past 2^32 directly */
+    __atomic_store_n(&s->deregisters, (uint64_t)1 << 33, __ATOMIC_RELAXED);
+    EXPECT_UINT(dpt_snap(prof).total_deallocs, (uint64_t)1 << 33);
+    __atomic_store_n(&s->deregisters, 0, __ATOMIC_RELAXED);
+    EXPECT_INT(drainprof_granule_close(prof, 1), 0);
+    EXPECT_UINT(dpt_snap(prof).total_allocs, 0x7ffffffdu + 5u);
+    free(s);
+    drainprof_destroy(prof);
+}
+
 static void test_bulk(void)
 {
     FOR_EACH_PRODUCTION_CONFIG(c) {
         dpt_set_ctx("bulk counts", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         EXPECT_INT(drainprof_ext_alloc_count(NULL, 1, 1, 1), -1);
         EXPECT_INT(drainprof_ext_last_error(), DRAINPROF_EXT_ERR_NULL);
@@ -399,6 +454,7 @@ static void test_threads(void)
     FOR_EACH_PRODUCTION_CONFIG(c) {
         dpt_set_ctx("owners count into slots while readers snapshot; exact at close", c->name);
         drainprof *prof = dpt_create(c);
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         EXPECT_INT(drainprof_granule_open(prof, 1), 0);
         pthread_barrier_t start;
@@ -459,6 +515,7 @@ static void test_detach_races_close(void)
     dpt_set_ctx("detach racing close", "production");
     for (int round = 0; round < 200; round++) {
         drainprof *prof = drainprof_create();
+        owner_prof = prof;
         REQUIRE(prof != NULL);
         EXPECT_INT(drainprof_granule_open(prof, 7), 0);
         fslot *slots[3];
@@ -497,6 +554,7 @@ int main(void)
     test_unbalanced_and_reset();
     test_diagnostic_marker();
     test_destroy_forgets();
+    test_fold_before_overflow();
     test_bulk();
     test_threads();
     test_detach_races_close();
