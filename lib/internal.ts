@@ -5,4 +5,5 @@
  * @internal
  */
 export { binding } from './binding.js';
-export { nativeHandleOf } from './profiler.js';
+export { nativeHandleOf, viewOf } from './profiler.js';
+export { callArea } from './binding.js';

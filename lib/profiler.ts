@@ -47,6 +47,9 @@ function check<T>(result: T | number, ctx: CallContext): T {
 /** For internal tests: the native handle of a profiler (null once destroyed). */
 export let nativeHandleOf: (profiler: Profiler) => Handle | null;
 
+/** For internal tests: a profiler's view (null once destroyed). */
+export let viewOf: (profiler: Profiler) => View | null;
+
 /**
  * A drainability profiler: counts how many granule closes (of slabs, arenas,
  * epochs, regions, pools) found no live allocation. In diagnostic mode it also
@@ -76,6 +79,7 @@ export class Profiler implements Disposable {
 
   static {
     nativeHandleOf = (profiler) => profiler.#native?.handle ?? null;
+    viewOf = (profiler) => profiler.#native;
   }
 
   /**
