@@ -324,21 +324,6 @@ static struct {
 } fs[NSLOTS];
 static double next_token;
 
-/*
- * What the library counts of a stored value: integers in [0, 2^53], anything else 0.
- * KNOWN DIVERGENCE (reported, fuzz/crashes/divergence-fractional-slot-count): the library
- * truncates a fraction (1.5 counts 1). FUZZ_STRICT_FRACTION=1 checks the header's rule; the
- * default follows the library so fuzzing goes on past it.
- */
-#ifndef FUZZ_STRICT_FRACTION
-#define FUZZ_STRICT_FRACTION 0
-#endif
-static double eff(double x) {
-    if (!(x >= 0 && x <= 9007199254740992.0)) return 0;
-    if (FUZZ_STRICT_FRACTION) return x == floor(x) ? x : 0;
-    return floor(x);
-}
-
 static void slot_renew(int i) {
     free(fs[i].mem);
     fs[i].mem = malloc(sizeof *fs[i].mem);
@@ -352,15 +337,24 @@ static int64_t slot_net(int gi) {
     int64_t n = 0;
     if (diagnostic()) return 0;
     for (int i = 0; i < NSLOTS; i++)
-        if (fs[i].attached && fs[i].gidx == gi) n += (int64_t)eff(fs[i].mem->registers) - (int64_t)eff(fs[i].mem->deregisters);
+        if (fs[i].attached && fs[i].gidx == gi) n = wrap_add(n, (int64_t)(fs[i].mem->registers - fs[i].mem->deregisters));
     return n;
 }
 static uint64_t slot_count(int deregisters) {
     uint64_t n = 0;
     if (diagnostic()) return 0;
     for (int i = 0; i < NSLOTS; i++)
-        if (fs[i].attached) n += (uint64_t)eff(deregisters ? fs[i].mem->deregisters : fs[i].mem->registers);
+        if (fs[i].attached) n += deregisters ? fs[i].mem->deregisters : fs[i].mem->registers;
     return n;
+}
+
+/* Folds slot i's counts into the shadow (as close, fold and detach do in production). */
+static void slot_fold_shadow(int i) {
+    if (diagnostic()) return;
+    int g = fs[i].gidx;
+    sh.g[g].net = wrap_add(sh.g[g].net, (int64_t)(fs[i].mem->registers - fs[i].mem->deregisters));
+    sh.s.base.total_allocs += fs[i].mem->registers;
+    sh.s.base.total_deallocs += fs[i].mem->deregisters;
 }
 
 /* After the library let go of a slot (close, reset): token 0, memory ours again. */
@@ -375,10 +369,7 @@ static unsigned slots_fold(int gi) {
     for (int i = 0; i < NSLOTS; i++) {
         if (!fs[i].attached || fs[i].gidx != gi) continue;
         which |= 1u << i;
-        if (diagnostic()) continue;
-        sh.g[gi].net = wrap_add(sh.g[gi].net, (int64_t)eff(fs[i].mem->registers) - (int64_t)eff(fs[i].mem->deregisters));
-        sh.s.base.total_allocs += (uint64_t)eff(fs[i].mem->registers);
-        sh.s.base.total_deallocs += (uint64_t)eff(fs[i].mem->deregisters);
+        slot_fold_shadow(i);
     }
     return which;
 }
@@ -1101,35 +1092,43 @@ static void op_slot(reader *r, int gi) {
             }
             break;
         }
-        if (dereg) fs[i].mem->deregisters += 1.0;
-        else fs[i].mem->registers += 1.0;
+        if (dereg) fs[i].mem->deregisters += 1;
+        else fs[i].mem->registers += 1;
         break;
     }
-    case 5: { /* the owner breaks the rules: a value the library must count as 0 */
-        static const double odd[6] = {-1.0, 1.5, NAN, 9007199254740994.0, INFINITY, 9007199254740992.0};
-        if (!fs[i].attached) break;
-        double v = odd[(b >> 5) % 6];
-        if ((b >> 5) & 1) fs[i].mem->deregisters = v;
-        else fs[i].mem->registers = v;
-        break;
-    }
-    case 6: { /* detach */
-        if (fs[i].attached) {
-            int rc;
-            int g = fs[i].gidx;
-            if (!diagnostic()) {
-                sh.g[g].net = wrap_add(sh.g[g].net, (int64_t)eff(fs[i].mem->registers) - (int64_t)eff(fs[i].mem->deregisters));
-                sh.s.base.total_allocs += (uint64_t)eff(fs[i].mem->registers);
-                sh.s.base.total_deallocs += (uint64_t)eff(fs[i].mem->deregisters);
-            }
-            rc = drainprof_ext_foreign_detach(prof, fs[i].mem);
-            CHECK(rc == 1, "detach of an attached slot returned %d", rc);
-            slot_released(i, "detach");
-        } else {
-            CHECK(drainprof_ext_foreign_detach(prof, fs[i].mem) == 0, "detach of a released slot");
+    case 5: { /* big jumps (8-byte stores) and the 4-byte low-half increments a 32-bit writer makes */
+        if (!fs[i].attached || fs[i].mem->token != fs[i].token) break;
+        uint64_t *field = (b >> 5) & 1 ? &fs[i].mem->deregisters : &fs[i].mem->registers;
+        if ((b >> 6) & 1) {
+            *field += UINT64_C(1) << 32;
+        } else if (*field < UINT32_MAX) {
+            uint32_t low;
+            memcpy(&low, field, sizeof low); /* little-endian: the low half is at the lower address */
+            low++;
+            memcpy(field, &low, sizeof low);
         }
-        CHECK(drainprof_ext_foreign_detach(NULL, fs[i].mem) == -1 && drainprof_ext_foreign_detach(prof, NULL) == -1,
-              "detach with NULL");
+        break;
+    }
+    case 6: { /* detach, or fold (the slot stays attached, counts zeroed) */
+        int fold = (b >> 5) & 1;
+        if (fs[i].attached) {
+            double token = fs[i].mem->token;
+            slot_fold_shadow(i);
+            int rc = fold ? drainprof_ext_foreign_fold(prof, fs[i].mem) : drainprof_ext_foreign_detach(prof, fs[i].mem);
+            CHECK(rc == 1, "%s of an attached slot returned %d", fold ? "fold" : "detach", rc);
+            if (fold) {
+                CHECK(fs[i].mem->registers == 0 && fs[i].mem->deregisters == 0 && fs[i].mem->token == token,
+                      "fold left counts %" PRIu64 "/%" PRIu64 " or changed the token", fs[i].mem->registers, fs[i].mem->deregisters);
+            } else {
+                slot_released(i, "detach");
+            }
+        } else {
+            CHECK((fold ? drainprof_ext_foreign_fold(prof, fs[i].mem) : drainprof_ext_foreign_detach(prof, fs[i].mem)) == 0,
+                  "%s of a released slot", fold ? "fold" : "detach");
+        }
+        CHECK(drainprof_ext_foreign_detach(NULL, fs[i].mem) == -1 && drainprof_ext_foreign_detach(prof, NULL) == -1 &&
+              drainprof_ext_foreign_fold(NULL, fs[i].mem) == -1 && drainprof_ext_foreign_fold(prof, NULL) == -1,
+              "fold/detach with NULL");
         break;
     }
     default: { /* bulk counts */
