@@ -157,6 +157,7 @@ const drainprof_node_api* Api() {
     t.ext_foreign_detach = drainprof_ext_foreign_detach;
     t.ext_foreign_refused = drainprof_ext_foreign_refused;
     t.ext_alloc_count = drainprof_ext_alloc_count;
+    t.ext_foreign_fold = drainprof_ext_foreign_fold;
     return t;
   }();
   return &api;

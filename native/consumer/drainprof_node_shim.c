@@ -106,6 +106,10 @@ static int stub_foreign_detach(drainprof *prof, drainprof_ext_foreign_slot *slot
     (void)prof; (void)slot;
     return -1;
 }
+static int stub_foreign_fold(drainprof *prof, drainprof_ext_foreign_slot *slot) {
+    (void)prof; (void)slot;
+    return -1;
+}
 static int stub_foreign_refused(drainprof *prof, bool deregister) { (void)prof; (void)deregister; return -1; }
 static int stub_alloc_count(drainprof *prof, drainprof_granule_id id, uint64_t registers, uint64_t deregisters) {
     (void)prof; (void)id; (void)registers; (void)deregisters;
@@ -123,7 +127,7 @@ static const drainprof_node_api stubs = {
     stub_register_site, stub_classify, stub_class_name, stub_set_lifetime_limit,
     stub_lifetime_records, stub_ext_summary_compute, stub_ext_summary_free, stub_format_metrics,
     stub_format_report, stub_foreign_attach, stub_foreign_detach, stub_foreign_refused,
-    stub_alloc_count,
+    stub_alloc_count, stub_foreign_fold,
 };
 
 /* ---- the table ---------------------------------------------------------- */
@@ -276,6 +280,10 @@ int64_t drainprof_ext_format_report(drainprof *prof, uint32_t max_sites, char *b
 int drainprof_ext_foreign_attach(drainprof *prof, drainprof_granule_id id,
                                  drainprof_ext_foreign_slot *slot, double token) {
     return api()->ext_foreign_attach(prof, id, slot, token);
+}
+
+int drainprof_ext_foreign_fold(drainprof *prof, drainprof_ext_foreign_slot *slot) {
+    return api()->ext_foreign_fold(prof, slot);
 }
 
 int drainprof_ext_foreign_detach(drainprof *prof, drainprof_ext_foreign_slot *slot) {

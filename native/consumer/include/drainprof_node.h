@@ -152,6 +152,7 @@ typedef struct drainprof_node_api {
     int (*ext_foreign_refused)(drainprof *prof, bool deregister);
     int (*ext_alloc_count)(drainprof *prof, drainprof_granule_id id, uint64_t registers,
                            uint64_t deregisters);
+    int (*ext_foreign_fold)(drainprof *prof, drainprof_ext_foreign_slot *slot);
     /* New functions go here, at the end: the table only grows. */
 } drainprof_node_api;
 
