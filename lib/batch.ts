@@ -120,8 +120,14 @@ export class Batch {
   /** Calls recorded, except those that joined a count run (counted in the run). */
   #calls = 0;
   #closes = 0;
-  /** The granule id of the last run when it is a production count run, else undefined. */
-  #countGranule: Id | undefined = undefined;
+  /**
+   * The granule id of the last run when it is a production count run: a
+   * number id in #countNumber (-1: none), a bigint one in #countBigint (-1n:
+   * none). Two fields of one type each, so the hot compare is a plain number
+   * compare (a field that may hold either makes V8 call its generic ===).
+   */
+  #countNumber = -1;
+  #countBigint = -1n;
   /** Index of that run's registers word (its deregisters word follows). */
   #countAt = 0;
   /**
@@ -147,14 +153,14 @@ export class Batch {
 
   /** Records granuleOpen(id). */
   granuleOpen(id: Id): void {
-    if (!this.#view.live) throw destroyedError('Batch.granuleOpen');
+    if (this.#view.live === false) throw destroyedError('Batch.granuleOpen');
     checkId(id, 'id', 'Batch.granuleOpen');
     this.#event(OP_OPEN, id);
   }
 
   /** Records granuleClose(id); its outcome is in the result's `closes`. */
   granuleClose(id: Id): void {
-    if (!this.#view.live) throw destroyedError('Batch.granuleClose');
+    if (this.#view.live === false) throw destroyedError('Batch.granuleClose');
     checkId(id, 'id', 'Batch.granuleClose');
     this.#event(OP_CLOSE, id);
     this.#closes++;
@@ -166,7 +172,7 @@ export class Batch {
    */
   allocRegister(granuleId: Id, allocId: Id, size: Size, site?: string | AllocSite): void {
     const view = this.#view;
-    if (!view.live) throw destroyedError('Batch.allocRegister');
+    if (view.live === false) throw destroyedError('Batch.allocRegister');
     checkId(granuleId, 'granuleId', 'Batch.allocRegister');
     checkId(allocId, 'allocId', 'Batch.allocRegister');
     checkSize(size, 'size', 'Batch.allocRegister');
@@ -176,7 +182,8 @@ export class Batch {
     }
     if (site !== undefined) checkSite(site, 'Batch.allocRegister');
     // Production: join the last run when it counts the same granule.
-    if (granuleId === this.#countGranule && this.#registers < RUN_LIMIT) {
+    if ((typeof granuleId === 'number' ? granuleId === this.#countNumber : granuleId === this.#countBigint) &&
+      this.#registers < RUN_LIMIT) {
       this.#registers++;
       return;
     }
@@ -186,7 +193,7 @@ export class Batch {
   /** Records allocDeregister(granuleId, allocId). */
   allocDeregister(granuleId: Id, allocId: Id): void {
     const view = this.#view;
-    if (!view.live) throw destroyedError('Batch.allocDeregister');
+    if (view.live === false) throw destroyedError('Batch.allocDeregister');
     checkId(granuleId, 'granuleId', 'Batch.allocDeregister');
     checkId(allocId, 'allocId', 'Batch.allocDeregister');
     if (view.sites !== null) {
@@ -195,7 +202,8 @@ export class Batch {
       this.#events[e + 4] = high(allocId);
       return;
     }
-    if (granuleId === this.#countGranule && this.#deregisters < RUN_LIMIT) {
+    if ((typeof granuleId === 'number' ? granuleId === this.#countNumber : granuleId === this.#countBigint) &&
+      this.#deregisters < RUN_LIMIT) {
       this.#deregisters++;
       return;
     }
@@ -207,7 +215,8 @@ export class Batch {
     this.#runs = 0;
     this.#calls = 0;
     this.#closes = 0;
-    this.#countGranule = undefined;
+    this.#countNumber = -1;
+    this.#countBigint = -1n;
     this.#registers = 0;
     this.#deregisters = 0;
   }
@@ -221,7 +230,7 @@ export class Batch {
    */
   commit(): BatchResult {
     const view = this.#view;
-    if (!view.live) throw destroyedError('Batch.commit');
+    if (view.live === false) throw destroyedError('Batch.commit');
     this.#endCountRun();
     const runs = this.#runs;
     if (this.#results.length < runs) this.#results = new Int32Array(Math.max(runs, this.#results.length * 2));
@@ -251,11 +260,12 @@ export class Batch {
 
   /** Writes the open count run's counts to its words; no count run is open afterwards. */
   #endCountRun(): void {
-    if (this.#countGranule === undefined) return;
+    if (this.#countNumber === -1 && this.#countBigint === -1n) return;
     const events = this.#events;
     events[this.#countAt] = this.#registers;
     events[this.#countAt + 1] = this.#deregisters;
-    this.#countGranule = undefined;
+    this.#countNumber = -1;
+    this.#countBigint = -1n;
   }
 
   /** Calls recorded: separate events plus what the count runs hold beyond their first call. */
@@ -295,7 +305,8 @@ export class Batch {
   /** A new production run counting `registers` and `deregisters` on `granuleId`. */
   #countRun(granuleId: Id, registers: number, deregisters: number): void {
     const e = this.#event(registers !== 0 ? OP_COUNT : OP_COUNT | FIRST_DEREGISTER, granuleId);
-    this.#countGranule = granuleId;
+    if (typeof granuleId === 'number') this.#countNumber = granuleId;
+    else this.#countBigint = granuleId;
     this.#countAt = e + 3;
     this.#registers = registers;
     this.#deregisters = deregisters;

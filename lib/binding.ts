@@ -54,8 +54,9 @@ export interface NativeBinding {
 
   /**
    * The call area: the environment's Float64Array over a SharedArrayBuffer that
-   * the hot* functions read their arguments from ([0] view, [1] id) and write
-   * results to ([2]). Returns the area already adopted, if any.
+   * the hot* functions read their arguments from ([0] view, [1] id, and for
+   * diagnostic registrations [3] alloc id, [4] size, [5] file, [6] line, [7]
+   * column) and write results to ([2]). Returns the area already adopted, if any.
    */
   adoptCallArea(area: Float64Array): Float64Array;
   /** granuleOpen of call area's id: undefined, or null with -reason in [2]. */
@@ -64,8 +65,10 @@ export interface NativeBinding {
   hotClose(): undefined;
   /** Production allocRegister: undefined, or null with -reason in [2]. */
   hotRegister(): undefined | null;
-  /** Production allocDeregister: undefined, or null with -reason in [2]. */
+  /** allocDeregister ([3] alloc id in diagnostic mode): undefined, or null with -reason in [2]. */
   hotDeregister(): undefined | null;
+  /** Diagnostic allocRegister, [3] alloc id, [4] size, [5] file index (-1 none), [6] line, [7] column. */
+  hotRegisterSite(): undefined | null;
   /** Runs `runs` batch events in order, outcome of each in results; -> failed runs | -reason. */
   commitBatch(handle: Handle, events: Uint32Array, runs: number, results: Int32Array): number;
 
@@ -105,4 +108,4 @@ const load = require('node-gyp-build') as (dir: string) => unknown;
 export const binding = load(path.join(__dirname, '..')) as NativeBinding;
 
 /** This environment's call area (see NativeBinding.adoptCallArea). */
-export const callArea: Float64Array = binding.adoptCallArea(new Float64Array(new SharedArrayBuffer(32)));
+export const callArea: Float64Array = binding.adoptCallArea(new Float64Array(new SharedArrayBuffer(64)));

@@ -185,6 +185,22 @@ export class Profiler implements Disposable {
     return native;
   }
 
+  /**
+   * #live for the hot methods: reading #native off something that is not a
+   * Profiler throws a TypeError by itself, so the brand check costs nothing
+   * when the receiver is one (V8 checks the map it expects anyway).
+   */
+  static #hot(receiver: Profiler, call: string): Native {
+    let native: Native | null;
+    try {
+      native = receiver.#native;
+    } catch {
+      throw invalidThisError(call, receiver);
+    }
+    if (native === null) throw destroyedError(call);
+    return native;
+  }
+
   /** `'production'` or `'diagnostic'`, as created. Readable after destroy(). */
   get mode(): Mode {
     if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('mode', this);
@@ -210,7 +226,7 @@ export class Profiler implements Disposable {
    *   ERR_CAPACITY_FULL when slot-array storage holds slotCapacity open granules.
    */
   granuleOpen(id: Id): void {
-    const native = Profiler.#live(this, 'granuleOpen');
+    const native = Profiler.#hot(this, 'granuleOpen');
     checkId(id, 'id', 'granuleOpen');
     const result = openIn(native, id);
     if (result < 0) fail(result, 'granuleOpen', id, undefined, native.slotCapacity);
@@ -225,7 +241,7 @@ export class Profiler implements Disposable {
    *   when it saw more deregisters than registers (it is released, no close is counted).
    */
   granuleClose(id: Id): boolean {
-    const native = Profiler.#live(this, 'granuleClose');
+    const native = Profiler.#hot(this, 'granuleClose');
     checkId(id, 'id', 'granuleClose');
     const result = closeIn(native, id);
     if (result < 0) fail(result, 'granuleClose', id);
@@ -249,7 +265,7 @@ export class Profiler implements Disposable {
    *   still counts in totalAllocs, as in the C library).
    */
   allocRegister(granuleId: Id, allocId: Id, size: Size, site?: string | AllocSite): void {
-    const native = Profiler.#live(this, 'allocRegister');
+    const native = Profiler.#hot(this, 'allocRegister');
     checkId(granuleId, 'granuleId', 'allocRegister');
     checkId(allocId, 'allocId', 'allocRegister');
     checkSize(size, 'size', 'allocRegister');
@@ -274,7 +290,7 @@ export class Profiler implements Disposable {
    *   ERR_ALLOC_NOT_LIVE (diagnostic) when `allocId` has no live registration there.
    */
   allocDeregister(granuleId: Id, allocId: Id): void {
-    const native = Profiler.#live(this, 'allocDeregister');
+    const native = Profiler.#hot(this, 'allocDeregister');
     checkId(granuleId, 'granuleId', 'allocDeregister');
     checkId(allocId, 'allocId', 'allocDeregister');
     const result = deregisterIn(native, granuleId, allocId);

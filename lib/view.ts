@@ -1,8 +1,8 @@
 /**
- * This environment's view of a native profiler, and the calls Profiler,
- * Batch and granule handles share: one crossing each, through the call area
- * for number ids (see native/hot_path.cc), through the bound functions for
- * bigint ids and diagnostic registrations.
+ * This environment's view of a native profiler, and the calls Profiler and
+ * granule handles share: one crossing each, through the call area when every
+ * id is a number (see native/hot_path.cc), through the bound functions (with
+ * arguments) when one is a bigint.
  *
  * @packageDocumentation
  * @internal
@@ -30,7 +30,7 @@ export interface View extends HotPath {
 }
 
 const area = callArea;
-const { hotOpen, hotClose, hotRegister, hotDeregister } = binding;
+const { hotOpen, hotClose, hotRegister, hotDeregister, hotRegisterSite } = binding;
 
 /** granuleOpen: 0 or minus a reason. */
 export function openIn(v: View, id: Id): number {
@@ -65,12 +65,30 @@ export function registerIn(v: View, granuleId: Id, allocId: Id, size: Size): num
 
 /** allocDeregister (arguments checked): 0 or minus a reason. */
 export function deregisterIn(v: View, granuleId: Id, allocId: Id): number {
-  if (v.sites === null && typeof granuleId === 'number') {
+  if (typeof granuleId === 'number' && typeof allocId === 'number') {
     area[0] = v.view;
     area[1] = granuleId;
+    area[3] = allocId;
     return hotDeregister() === undefined ? 0 : area[2]!;
   }
   return v.allocDeregister(granuleId, allocId);
+}
+
+/** Diagnostic allocRegister with a resolved site (file -1: none): 0 or minus a reason. */
+function registerResolvedIn(v: View, granuleId: Id, allocId: Id, size: Size, file: number, line: number,
+  column: number): number {
+  if (typeof granuleId === 'number' && typeof allocId === 'number' && typeof size === 'number') {
+    area[0] = v.view;
+    area[1] = granuleId;
+    area[3] = allocId;
+    area[4] = size;
+    area[5] = file;
+    area[6] = line;
+    area[7] = column;
+    return hotRegisterSite() === undefined ? 0 : area[2]!;
+  }
+  return file < 0 ? v.allocRegister(granuleId, allocId, size)
+    : v.allocRegisterSite(granuleId, allocId, size, file, line, column);
 }
 
 /**
@@ -80,19 +98,19 @@ export function deregisterIn(v: View, granuleId: Id, allocId: Id): number {
  */
 export function registerSiteIn(v: View, sites: SiteTable, granuleId: Id, allocId: Id, size: Size,
   site: string | AllocSite | undefined, frame: Function, call: string): number {
+  if (typeof site === 'string') {
+    const resolved = sites.resolveString(v.handle, site, call);
+    return registerResolvedIn(v, granuleId, allocId, size, resolved.file, resolved.line, resolved.column);
+  }
   if (site === undefined) {
     const caller = callerOf(frame);
     const resolved = caller === undefined ? null : sites.resolveCaptured(v.handle, caller);
     return resolved === null
-      ? v.allocRegister(granuleId, allocId, size)
-      : v.allocRegisterSite(granuleId, allocId, size, resolved.file, resolved.line, resolved.column);
-  }
-  if (typeof site === 'string') {
-    const resolved = sites.resolveString(v.handle, site, call);
-    return v.allocRegisterSite(granuleId, allocId, size, resolved.file, resolved.line, resolved.column);
+      ? registerResolvedIn(v, granuleId, allocId, size, -1, 0, 0)
+      : registerResolvedIn(v, granuleId, allocId, size, resolved.file, resolved.line, resolved.column);
   }
   const explicit = checkSite(site, call);
-  return v.allocRegisterSite(granuleId, allocId, size, sites.intern(v.handle, explicit.file), explicit.line,
+  return registerResolvedIn(v, granuleId, allocId, size, sites.intern(v.handle, explicit.file), explicit.line,
     explicit.column);
 }
 

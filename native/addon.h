@@ -175,6 +175,8 @@ struct AddonData {
   // The hot path reads its arguments from it and writes failures to it, so a
   // call needs no napi_get_cb_info and no value conversion.
   //   [0] view index  [1] granule id (a number)  [2] result
+  //   diagnostic registrations also: [3] alloc id  [4] size  [5] file index
+  //   (-1: no site)  [6] line  [7] column
   napi_ref call_ref = nullptr;
   double* call = nullptr;
 
@@ -188,7 +190,12 @@ struct AddonData {
 constexpr int kCallView = 0;
 constexpr int kCallId = 1;
 constexpr int kCallResult = 2;
-constexpr size_t kCallLength = 4;
+constexpr int kCallAlloc = 3;
+constexpr int kCallSize = 4;
+constexpr int kCallFile = 5;
+constexpr int kCallLine = 6;
+constexpr int kCallColumn = 7;
+constexpr size_t kCallLength = 8;
 
 // Ends a view: detaches its foreign slots (their counts are folded into the
 // core), stops onPinning delivery to it, releases its core reference. The pin

@@ -163,7 +163,22 @@ napi_value HotClose(napi_env env, napi_callback_info) {
   return nullptr;
 }
 
-// Production only: the core ignores the alloc id and size there.
+inline bool CallUint64(const double* call, int at, uint64_t* out) {
+  const double v = call[at];
+  if (!(v >= 0 && v < kTwoTo64)) return false;
+  *out = static_cast<uint64_t>(v);
+  return true;
+}
+
+inline bool CallUint32(const double* call, int at, uint32_t* out) {
+  const double v = call[at];
+  if (!(v >= 0 && v <= 4294967295.0)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// Production: the core ignores the alloc id and size, so only the granule
+// id is read. Diagnostic deregister: the alloc id too, from [3].
 template <bool kRegister>
 napi_value HotCount(napi_env env, napi_callback_info) {
   AddonData* addon = AddonOf(env);
@@ -171,10 +186,41 @@ napi_value HotCount(napi_env env, napi_callback_info) {
   ProfilerWrap* wrap = CallArgs(env, addon, &id);
   if (wrap == nullptr) return nullptr;
   if (wrap->prof == nullptr) return CallFailed(env, addon, kGlueErrorDestroyed);
-  if (wrap->diagnostic) return ThrowBadArgument(env, "diagnostic registrations need an alloc id");
-  int result = kRegister ? drainprof_alloc_register(wrap->prof, id, 0, 0)
-                         : drainprof_alloc_deregister(wrap->prof, id, 0);
+  int result;
+  if (__builtin_expect(!wrap->diagnostic, 1)) {
+    result = kRegister ? drainprof_alloc_register(wrap->prof, id, 0, 0)
+                       : drainprof_alloc_deregister(wrap->prof, id, 0);
+  } else {
+    uint64_t alloc;
+    if (kRegister || !CallUint64(addon->call, kCallAlloc, &alloc)) {
+      return ThrowBadArgument(env, "diagnostic registrations need an alloc id, a size and a site");
+    }
+    result = drainprof_alloc_deregister(wrap->prof, id, alloc);
+  }
   if (__builtin_expect(result == 0, 1)) return nullptr;
+  return CallFailed(env, addon, LastCoreError());
+}
+
+// Diagnostic allocRegister with [3] alloc id, [4] size, [5] file index of
+// this view (-1: no site), [6] line, [7] column.
+napi_value HotRegisterSite(napi_env env, napi_callback_info) {
+  AddonData* addon = AddonOf(env);
+  uint64_t id, alloc, size;
+  uint32_t line, column;
+  ProfilerWrap* wrap = CallArgs(env, addon, &id);
+  if (wrap == nullptr) return nullptr;
+  const double* call = addon->call;
+  const double file = call[kCallFile];
+  if (!CallUint64(call, kCallAlloc, &alloc) || !CallUint64(call, kCallSize, &size) || size > SIZE_MAX ||
+      !CallUint32(call, kCallLine, &line) || !CallUint32(call, kCallColumn, &column) ||
+      !(file == -1 || (file >= 0 && file < static_cast<double>(wrap->files.size())))) {
+    return ThrowBadArgument(env, "the call area does not hold an alloc id, a size and a site");
+  }
+  if (wrap->prof == nullptr) return CallFailed(env, addon, kGlueErrorDestroyed);
+  drainprof_alloc_site site{file < 0 ? nullptr : wrap->files[static_cast<size_t>(file)], line, column};
+  int result = drainprof_ext_alloc_register_site(wrap->prof, id, alloc, static_cast<size_t>(size),
+                                                 file < 0 ? nullptr : &site);
+  if (result == 0) return nullptr;
   return CallFailed(env, addon, LastCoreError());
 }
 
@@ -303,6 +349,7 @@ void InitHotPath(Napi::Env env, Napi::Object exports) {
   raw("hotClose", HotClose);
   raw("hotRegister", HotCount<true>);
   raw("hotDeregister", HotCount<false>);
+  raw("hotRegisterSite", HotRegisterSite);
   exports["adoptCallArea"] = Napi::Function::New(env, AdoptCallArea, "adoptCallArea");
   exports["commitBatch"] = Napi::Function::New(env, CommitBatch, "commitBatch");
 }
