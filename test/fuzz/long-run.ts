@@ -49,3 +49,23 @@ it(`long differential run: ${OPS} ops per configuration`, async () => {
     `base seed ${SEED}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
   expect(totalDivergences).toBe(0);
 }, 0);
+
+// A production granule handle counts in an Int32Array word that lib/ folds into the core at
+// 2^31-1: cross it (about 2^31 calls, ~20-30 s) and check every count arrived exactly once.
+it('granule handle counts stay exact across the 2^31 fold', () => {
+  const p = new Profiler();
+  try {
+    p.granuleOpen(1);
+    const h = p.granule(1);
+    const n = 2 ** 31 + 3;
+    for (let i = 0; i < n; i++) h.register();
+    for (let i = 0; i < 5; i++) h.deregister();
+    expect(p.snapshot()).toMatchObject({ totalAllocs: n, totalDeallocs: 5 });
+    expect(p.sweep()).toMatchObject({ pinnedCloses: 1, drainableCloses: 0 });
+    expect(h.close()).toBe(false);
+    expect(p.snapshot()).toMatchObject({ totalAllocs: n, totalDeallocs: 5, pinnedCloses: 1, openGranules: 0 });
+    say(`fold check: ${n} handle registers counted exactly`);
+  } finally {
+    p.destroy();
+  }
+}, 0);
