@@ -451,10 +451,15 @@ export class Profiler implements Disposable {
   }
 
   /**
-   * Frees the native profiler: state of open granules, buffered reports,
-   * interned site names. Idempotent. Reports already queued for onPinning are
-   * still delivered. Every other method throws ERR_PROFILER_DESTROYED after it.
-   * A profiler that is dropped without destroy() is freed by the garbage collector.
+   * Ends this Profiler: the counts its granule handles hold are folded into
+   * the native profiler, its handles and batches throw ERR_PROFILER_DESTROYED
+   * from then on, and so does every other method. When no other view
+   * ({@link Profiler.fromShared} in a worker) and no native holder
+   * ({@link nativeHandle}) is left, the native profiler is freed: state of
+   * open granules, buffered reports, interned site names. Idempotent. Reports
+   * already queued for onPinning are still delivered. A Profiler that is
+   * dropped without destroy() is ended by the garbage collector (once its
+   * handles and batches are unreachable too), or when its thread ends.
    */
   destroy(): void {
     Profiler.#destroy(this, 'destroy');
