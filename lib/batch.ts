@@ -117,7 +117,7 @@ export class Batch {
   #events: Uint32Array;
   #results: Int32Array;
   #runs = 0;
-  /** Calls recorded, except those that joined a count run (counted in the run). */
+  /** Calls recorded, but for those the open count run holds beyond its first. */
   #calls = 0;
   #closes = 0;
   /**
@@ -231,13 +231,13 @@ export class Batch {
   commit(): BatchResult {
     const view = this.#view;
     if (view.live === false) throw destroyedError('Batch.commit');
+    const calls = this.#callCount();
     this.#endCountRun();
     const runs = this.#runs;
     if (this.#results.length < runs) this.#results = new Int32Array(Math.max(runs, this.#results.length * 2));
     const results = this.#results;
     const failedRuns = runs === 0 ? 0 : binding.commitBatch(view.handle, this.#events, runs, results);
     if (failedRuns < 0) throw coreError(-failedRuns, { call: 'Batch.commit' });
-    const calls = this.#callCount();
     const result = this.#closes === 0 && failedRuns === 0
       ? Object.freeze({ calls, failed: 0, closes: NO_CLOSES, failures: NO_FAILURES, firstError: null })
       : buildResult(this.#events, this.#stride, runs, results, calls, this.#closes);
@@ -260,25 +260,22 @@ export class Batch {
 
   /** Writes the open count run's counts to its words; no count run is open afterwards. */
   #endCountRun(): void {
-    if (this.#countNumber === -1 && this.#countBigint === -1n) return;
+    if (!this.#countRunOpen()) return;
     const events = this.#events;
     events[this.#countAt] = this.#registers;
     events[this.#countAt + 1] = this.#deregisters;
+    this.#calls += this.#registers + this.#deregisters - 1;
     this.#countNumber = -1;
     this.#countBigint = -1n;
   }
 
-  /** Calls recorded: separate events plus what the count runs hold beyond their first call. */
+  #countRunOpen(): boolean {
+    return this.#countNumber !== -1 || this.#countBigint !== -1n;
+  }
+
+  /** Calls recorded, in O(1). */
   #callCount(): number {
-    this.#endCountRun();
-    let calls = this.#calls;
-    if (this.#stride === STRIDE_PRODUCTION) {
-      const events = this.#events;
-      for (let e = 0, end = this.#runs * STRIDE_PRODUCTION; e < end; e += STRIDE_PRODUCTION) {
-        if ((events[e]! & 0xff) === OP_COUNT) calls += events[e + 3]! + events[e + 4]! - 1;
-      }
-    }
-    return calls;
+    return this.#countRunOpen() ? this.#calls + this.#registers + this.#deregisters - 1 : this.#calls;
   }
 
   /** Room for one more event; returns its offset, with op and granule written. */
