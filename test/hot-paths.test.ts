@@ -508,6 +508,32 @@ describe('batches', () => {
   });
 });
 
+describe('the binding refuses a malformed batch before running any of it', () => {
+  it.each(MODES)('%s', (mode) => {
+    const p = new Profiler({ mode });
+    const h = nativeHandleOf(p)!;
+    const stride = mode === 'production' ? 5 : 10;
+    const ok = new Uint32Array(stride * 2);
+    ok.set([1, 7, 0], 0); // open 7
+    const results = new Int32Array(2);
+    expect(() => binding.commitBatch(h, ok, 3, results)).toThrow(TypeError);         // more runs than events
+    expect(() => binding.commitBatch(h, ok, 2, new Int32Array(1))).toThrow(TypeError); // results too short
+    expect(() => binding.commitBatch(h, new Float64Array(4) as never, 1, results)).toThrow(TypeError);
+    const bad = ok.slice();
+    bad[stride] = 9; // no such op
+    expect(() => binding.commitBatch(h, bad, 2, results)).toThrow(TypeError);
+    if (mode === 'diagnostic') {
+      const site = ok.slice();
+      site.set([4, 7, 0, 1, 0, 8, 0, 12345, 1, 1], stride); // register with a file index never interned
+      expect(() => binding.commitBatch(h, site, 2, results)).toThrow(TypeError);
+    }
+    expect(p.snapshot().openGranules).toBe(0); // nothing ran
+    expect(binding.commitBatch(h, ok, 1, results)).toBe(0);
+    expect(p.snapshot().openGranules).toBe(1);
+    p.destroy();
+  });
+});
+
 describe('plain calls through the call area', () => {
   it('number and bigint ids reach the same granule', () => {
     const p = new Profiler();
