@@ -65,13 +65,28 @@ function counters(p: ProfilerType): Record<string, number> | null {
 
 const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<unknown>;
 
-/** The row's code as a function of the fixtures: an expression whose value is returned, else statements. */
-function compile(code: string, names: string[]): (...a: unknown[]) => Promise<unknown> {
-  try {
-    return new AsyncFunction(...names, `return (${code});`);
-  } catch {
-    return new AsyncFunction(...names, `${code};`);
+/** Where the last top-level statement of `code` starts (after the last `;` outside brackets and strings). */
+function lastStatement(code: string): number {
+  let depth = 0;
+  let quote = '';
+  let start = 0;
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i]!;
+    if (quote !== '') {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+    else if (c === ';' && depth === 0) start = i + 1;
   }
+  return start;
+}
+
+/** The row's code as a function of the fixtures, returning the value of its last statement. */
+function compile(code: string, names: string[]): (...a: unknown[]) => Promise<unknown> {
+  const at = lastStatement(code);
+  return new AsyncFunction(...names, `${code.slice(0, at)}\nreturn (${code.slice(at).trim()});`);
 }
 
 let built: Built;
