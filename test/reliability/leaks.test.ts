@@ -1,12 +1,12 @@
 // Leaks: a soak in a child process (leaks/soak.cjs) creates, uses and ends profilers in every way
 // the package allows, hundreds of times, and samples memory after a full GC. The measure is the
 // C heap (glibc's mallinfo2(), every arena: the addon's and the core's allocations, not V8's
-// heap), which stays flat within a few hundred KB after warm-up; a planted leak grows it by tens
-// of MB over the same rounds (numbers in the README's "Reliability" section). RSS is bounded too,
-// loosely: it also holds V8 and allocator caches that settle only slowly.
+// heap), which grows by about 0.04 MiB over the measured rounds after warm-up; leaks planted in
+// the addon grew it by 1.4 to 146 MiB (numbers in the README's "Reliability" section). RSS is
+// bounded too, loosely: it also holds V8 and allocator caches that settle only slowly.
 //
 // The C core on its own is leak-checked by LeakSanitizer in `make check-asan` (npm test) and by
-// valgrind in `make check-valgrind` (CI).
+// valgrind in `make check-valgrind` (CI); the addon by valgrind in leaks/valgrind.sh (CI).
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,10 +54,12 @@ describe.skipIf(process.platform !== 'linux')('native memory', () => {
     expect(out.delivered).toBe(ROUNDS * (256 + 64));
     expect(out.liveCores).toBe(0);
     expect(out.samples).toHaveLength((ROUNDS - WARMUP) / 10 + 1);
-    const first = out.samples[0]!;
-    const last = out.samples[out.samples.length - 1]!;
-    expect(first.malloc).toBeGreaterThan(0);
-    const growth = Object.fromEntries(Object.keys(BOUNDS).map((k) => [k, last[k as keyof Sample] - first[k as keyof Sample]]));
+    expect(out.samples[0]!.malloc).toBeGreaterThan(0);
+    // Growth: the least of the last three samples over the least of the first three. A leak grows
+    // every sample; a passing spike (a compiler zone, a GC) moves one.
+    const least = (samples: Sample[], k: keyof Sample) => Math.min(...samples.map((s) => s[k]));
+    const growth = Object.fromEntries(Object.keys(BOUNDS).map((k) => [k,
+      least(out.samples.slice(-3), k as keyof Sample) - least(out.samples.slice(0, 3), k as keyof Sample)]));
     const series = (k: keyof Sample) => out.samples.map((s) => (s[k] / MiB).toFixed(2)).join(' ');
     const report = `malloc MiB: ${series('malloc')}\nrss MiB: ${series('rss')}`;
     for (const [k, bound] of Object.entries(BOUNDS)) expect(growth[k], `${k} growth\n${report}`).toBeLessThan(bound);

@@ -1,7 +1,7 @@
 // Native-memory soak for the addon: `node --expose-gc soak.cjs [rounds] [warmup]`.
 //
 // Each round creates, uses and ends profilers in every way the package allows: both modes x both
-// storages; reports drained, dropped (full buffer) and left buffered; summaries, lifetime records,
+// storages; plain calls, batches and granule handles; reports drained, dropped (full buffer) and left buffered; summaries, lifetime records,
 // text, metrics and native handles; onPinning delivered, throwing into onError; reset with
 // granules open; failing calls; profilers destroyed and profilers dropped for the GC; share()
 // views opened and ended in a long-lived worker, and in a short-lived worker that exits holding
@@ -51,6 +51,39 @@ function work(p, r, base = 0) {
   }
   if (diagnostic) for (let g = base; g < base + GRANULES; g += 8) for (let a = 0; a < KEPT; a++) p.allocDeregister(g, a);
   return pinned;
+}
+
+/**
+ * The two other ways to count: a batch committed in one call (with one call in it that fails),
+ * and granule handles (slots in shared memory in production mode), one used after its close.
+ */
+function fastPaths(p, base) {
+  const diagnostic = p.mode === 'diagnostic';
+  const batch = p.batch(16);
+  for (let g = base; g < base + 16; g++) {
+    batch.granuleOpen(g);
+    for (let a = 0; a < 4; a++) batch.allocRegister(g, a, 16, diagnostic ? 'batch.js:3:1' : undefined);
+    for (let a = g % 2; a < 4; a++) batch.allocDeregister(g, a);
+    batch.granuleClose(g);
+  }
+  batch.granuleClose(base); // closed already
+  const result = batch.commit();
+  check(result.failed === 1 && result.closes.length === 17, `batch: ${result.failed} failed`);
+  let stale = null;
+  for (let g = base + 16; g < base + 32; g++) {
+    p.granuleOpen(g);
+    const h = p.granule(g);
+    for (let a = 0; a < 4; a++) h.register(a, 16, diagnostic ? 'handle.js:5:1' : undefined);
+    for (let a = g % 2; a < 4; a++) h.deregister(a);
+    h.close();
+    stale = h;
+  }
+  try {
+    stale.register(9, 16, 'handle.js:6:1'); // ERR_GRANULE_NOT_OPEN
+    check(false, 'a stale handle refuses');
+  } catch (err) {
+    check(err.code === 'ERR_GRANULE_NOT_OPEN', `a stale handle refuses with ${err.code}`);
+  }
 }
 
 /** REPORTS pinned closes of KEPT allocations each, the cheapest way (explicit sites). */
@@ -106,7 +139,9 @@ function queries(p, drain) {
       p.lifetimeRecords();
     }
   }
-  if (drain && p.mode === 'diagnostic') check(p.drainReports().every((r) => r.pinningAllocs.length === KEPT), 'reports of KEPT allocations');
+  if (drain && p.mode === 'diagnostic') {
+    check(p.drainReports().every((r) => r.pinningAllocs.length === r.pinningCount && r.pinningCount > 0), 'reports');
+  }
 }
 
 const totals = { reports: 0, delivered: 0 };
@@ -120,6 +155,7 @@ async function round(r, views) {
       // A small buffer: most reports are dropped when it is full.
       const p = new Profiler({ mode, storage, slotCapacity: 256, bucketCount: 4, maxBufferedReports: 8 });
       work(p, r);
+      fastPaths(p, 2000);
       failures(p);
       queries(p, r % 2 === 0); // odd rounds leave reports buffered, for destroy() or the GC to free
       if (r % 3 === 0) {
@@ -221,8 +257,11 @@ async function main() {
     await round(r, views);
     if (r + 1 >= warmup && (r + 1 - warmup) % 10 === 0) {
       await collect();
+      // The least of three reads: V8's background compiler holds malloc'd memory for a moment.
+      let malloc = Infinity;
+      for (let i = 0; i < 3; i++, await new Promise((resolve) => setTimeout(resolve, 1))) malloc = Math.min(malloc, mallinfo.inUse());
       const m = process.memoryUsage();
-      samples.push({ round: r + 1, malloc: mallinfo.inUse(), rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed,
+      samples.push({ round: r + 1, malloc, rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed,
         external: m.external, arrayBuffers: m.arrayBuffers });
     }
   }
@@ -245,6 +284,7 @@ if (isMainThread) {
   const useView = (m) => {
     const view = Profiler.fromShared(m.token);
     const pinned = work(view, m.round, 1000);
+    fastPaths(view, 3000);
     queries(view, false);
     if (m.round % 2 === 0) view.destroy();
     return pinned;
