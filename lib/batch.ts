@@ -111,6 +111,9 @@ function high(id: number | bigint): number {
  * the code the call alone would have thrown, and `firstError` is that error
  * for the first; `commitOrThrow()` commits and then throws it.
  */
+/** The most events a batch reserves room for up front; it grows past it as needed. */
+const MAX_RESERVED = 1 << 16;
+
 export class Batch {
   readonly #view: View;
   readonly #stride: number;
@@ -142,7 +145,10 @@ export class Batch {
   constructor(view: View, capacity: number) {
     this.#view = view;
     this.#stride = view.sites === null ? STRIDE_PRODUCTION : STRIDE_DIAGNOSTIC;
-    this.#events = new Uint32Array(Math.max(capacity, 8) * this.#stride);
+    // The capacity is a hint: the arrays grow as needed, so reserving more
+    // than MAX_RESERVED events up front would only risk a huge typed array
+    // (V8 throws an uncoded RangeError past its length limit).
+    this.#events = new Uint32Array(Math.min(Math.max(capacity, 8), MAX_RESERVED) * this.#stride);
     this.#results = new Int32Array(0);
   }
 

@@ -333,7 +333,8 @@ export class Profiler implements Disposable {
    * typed arrays and runs them all in one native call at `commit()`; about 2
    * ns per recorded call in production mode. See {@link Batch}.
    *
-   * @param capacity events to make room for up front (it grows as needed).
+   * @param capacity events to make room for up front, at most 65 536 (it grows
+   *   as needed, so a larger hint only caps there); 0..2^32-1.
    */
   batch(capacity?: number): Batch {
     const native = Profiler.#live(this, 'batch');

@@ -227,9 +227,8 @@ export function generateEpisode(config: Config, seed: number, length: number): E
     if (r < 64) return { op: 'hclose', args: [pickIndex()] };
     if (r < 67) return { op: 'hopen', args: [pickIndex()] };
     if (r < 70) {
-      // Capacities up to 4096 and hostile values; 2^32-1 is a reported lib/ bug kept in
-      // regressions.test.ts (an uncoded RangeError from the typed array).
-      const cap = rng.pick<V | undefined>([undefined, undefined, num(0), num(4096), rng.pick(HOSTILE)]);
+      // Capacities from 0 to the top of the range (a hint, reserved up to a cap) and hostile values.
+      const cap = rng.pick<V | undefined>([undefined, undefined, num(0), num(4096), num(2 ** 32 - 1), rng.pick(HOSTILE)]);
       return { op: 'batch', args: cap === undefined ? [] : [cap] };
     }
     if (r < 92) {
