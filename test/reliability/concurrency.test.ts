@@ -2,6 +2,9 @@
 // the JavaScript main thread and two worker_threads (Profiler.fromShared views) work on one
 // profiler at once: opens, registers, deregisters (also late frees of pins), closes, snapshots,
 // sweeps, drains, summaries, text reports, metrics, and onPinning deliveries on the main thread.
+// The JS actors count in all three ways (plain calls, granule handles, batches), and count into
+// the shared granules partly through handles whose counts reach the profiler when the main thread
+// closes those granules, after one worker destroyed its view and the other exited.
 // Each actor has granules of its own and registers into shared ones, so every counter is
 // predictable: the test checks them exactly at a checkpoint after every phase (all actors meet at
 // a rendezvous, nobody counts while the main thread reads) and at the end.

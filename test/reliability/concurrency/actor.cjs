@@ -1,6 +1,7 @@
 // The JavaScript side of the concurrency test's workload: one actor's phase on
-// a Profiler, on the main thread or in a worker. threads.c's run_phase() is the
-// same in C; expected.cjs predicts the counters of both.
+// a Profiler, on the main thread or in a worker. threads.c's run_phase() makes
+// the same calls in C (a JS actor makes them three ways: plain calls, granule
+// handles, batches), so concurrency.test.ts predicts the counters of both.
 'use strict';
 
 const TWO_32 = 2 ** 32;
@@ -11,6 +12,10 @@ const sharedAlloc = (actor, i) => (actor + 1) * TWO_32 + i;
 const isPinned = (plan, j) => (j + 1) % plan.pinEvery === 0;
 /** Each actor leaves one allocation live in a shared granule: i === actor, in phase 0. */
 const isKept = (actor, i) => i === actor;
+/** How a JS actor counts into its own granule j: plain calls, a granule handle, or batches. */
+const PLAIN = 0;
+const HANDLE = 1;
+const wayOf = (j) => j % 3;
 
 function newResult(actor) {
   return {
@@ -66,30 +71,76 @@ async function runPhase(p, plan, actor, phase, site, result) {
       if (isPinned(plan, j)) call(result, 'late allocDeregister', () => p.allocDeregister(ownGranule(actor, j), plan.allocs));
     }
   }
+  const handles = new Map(); // own granule j -> its granule handle, while open
   for (let s = 0; s < plan.granules + plan.window; s++) {
     const j = first + s;
     if (s < plan.granules) {
       const g = ownGranule(actor, j);
-      call(result, 'granuleOpen', () => p.granuleOpen(g));
-      for (let k = 1; k <= plan.allocs; k++, result.registers++) call(result, 'allocRegister', () => p.allocRegister(g, k, 16, site));
+      switch (wayOf(j)) {
+        case PLAIN:
+          call(result, 'granuleOpen', () => p.granuleOpen(g));
+          for (let k = 1; k <= plan.allocs; k++) call(result, 'allocRegister', () => p.allocRegister(g, k, 16, site));
+          break;
+        case HANDLE:
+          call(result, 'granuleOpen', () => p.granuleOpen(g));
+          call(result, 'granule', () => handles.set(j, p.granule(g)));
+          for (let k = 1; k <= plan.allocs; k++) call(result, 'Granule.register', () => handles.get(j).register(k, 16, site));
+          break;
+        default:
+          call(result, 'Batch.commit (open, registers)', () => {
+            const b = p.batch();
+            b.granuleOpen(g);
+            for (let k = 1; k <= plan.allocs; k++) b.allocRegister(g, k, 16, site);
+            return b.commit().failed;
+          }, 0);
+      }
+      result.registers += plan.allocs;
     }
     if (s >= plan.window) {
       const c = j - plan.window;
       const g = ownGranule(actor, c);
       const frees = plan.allocs - (isPinned(plan, c) ? 1 : 0);
-      for (let k = 1; k <= frees; k++) call(result, 'allocDeregister', () => p.allocDeregister(g, k));
-      call(result, `granuleClose(${g})`, () => p.granuleClose(g), !isPinned(plan, c));
+      switch (wayOf(c)) {
+        case PLAIN:
+          for (let k = 1; k <= frees; k++) call(result, 'allocDeregister', () => p.allocDeregister(g, k));
+          call(result, `granuleClose(${g})`, () => p.granuleClose(g), !isPinned(plan, c));
+          break;
+        case HANDLE: {
+          const h = handles.get(c);
+          handles.delete(c);
+          for (let k = 1; k <= frees; k++) call(result, 'Granule.deregister', () => h.deregister(k));
+          call(result, `Granule.close(${g})`, () => h.close(), !isPinned(plan, c));
+          break;
+        }
+        default:
+          call(result, `Batch.commit (deregisters, close ${g})`, () => {
+            const b = p.batch();
+            for (let k = 1; k <= frees; k++) b.allocDeregister(g, k);
+            b.granuleClose(g);
+            const r = b.commit();
+            return r.failed === 0 && r.closes[0] === (isPinned(plan, c) ? 0 : 1);
+          }, true);
+      }
     }
+    // Shared granules: odd allocations through this thread's handle on the granule (its counts
+    // reach the profiler when the main thread closes it, or when this view ends, whichever first).
     if (s < plan.sharedRegisters) {
       const i = phase * plan.sharedRegisters + s;
       const g = plan.sharedIds[i % plan.sharedIds.length];
-      call(result, 'shared allocRegister', () => p.allocRegister(g, sharedAlloc(actor, i), 8, site));
+      if (i % 2 === 1) call(result, 'shared Granule.register', () => p.granule(g).register(sharedAlloc(actor, i), 8, site));
+      else call(result, 'shared allocRegister', () => p.allocRegister(g, sharedAlloc(actor, i), 8, site));
       result.registers++;
     }
     if (s >= plan.sharedDelay && s - plan.sharedDelay < plan.sharedRegisters) {
       const i = phase * plan.sharedRegisters + s - plan.sharedDelay;
       const g = plan.sharedIds[i % plan.sharedIds.length];
-      if (!isKept(actor, i)) call(result, 'shared allocDeregister', () => p.allocDeregister(g, sharedAlloc(actor, i)));
+      if (isKept(actor, i)) {
+        // left live: the granule closes pinned at the end
+      } else if (i % 2 === 1) {
+        call(result, 'shared Granule.deregister', () => p.granule(g).deregister(sharedAlloc(actor, i)));
+      } else {
+        call(result, 'shared allocDeregister', () => p.allocDeregister(g, sharedAlloc(actor, i)));
+      }
     }
     if (s % plan.queryEvery === 0) {
       call(result, 'snapshot', () => checkView(result, p.snapshot(), true));
