@@ -466,6 +466,13 @@ void MaybeDeleteWrap(ProfilerWrap* wrap) {
 static void TeardownEnvironment(void* arg) {
   AddonData* addon = static_cast<AddonData*>(arg);
   addon->torn_down = true;
+  // The call area's strong reference is ours to delete: without this every
+  // environment (each worker that loads drainprof) leaked it.
+  if (addon->call_ref != nullptr) {
+    napi_delete_reference(addon->env, addon->call_ref);
+    addon->call_ref = nullptr;
+    addon->call = nullptr;
+  }
   for (ProfilerWrap* wrap : addon->live) {
     SharedCore* core = wrap->core;
     if (core == nullptr) continue;
