@@ -36,26 +36,13 @@ export interface ReportSiteEntry {
   violationClass: ReportViolationClass;
 }
 
-/** The counters of a snapshot; `timestampNs` is a decimal string because JSON has no bigint. */
-export interface ReportSnapshot {
-  timestampNs: string;
-  totalCloses: number;
-  drainableCloses: number;
-  pinnedCloses: number;
-  dsr: number;
-  openGranules: number;
-  peakOpenGranules: number;
-  totalAllocs: number;
-  totalDeallocs: number;
-  droppedReports: number;
-  unbalancedCloses: number;
-  failedOpens: number;
-  failedCloses: number;
-  failedRegisters: number;
-  failedDeregisters: number;
-  lifetimeRecords: number;
-  droppedLifetimeRecords: number;
-}
+/**
+ * The counters of a snapshot, derived from {@link Snapshot} so the two cannot
+ * drift; `timestampNs` is a decimal string because JSON has no bigint.
+ */
+export type ReportSnapshot = {
+  -readonly [K in Exclude<keyof Snapshot, 'timestampNs'>]: Snapshot[K];
+} & { timestampNs: string };
 
 export interface ReportSummary {
   totalPinningAllocs: number;
