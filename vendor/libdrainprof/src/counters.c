@@ -144,8 +144,11 @@ static void block_totals(const dp_block *b, totals *t)
     switch (b->kind) {
     case DP_BLOCK_NATIVE:
     case DP_BLOCK_OVERFLOW:
+        /* Deallocs first (acquire), then allocs: a writer's deregisters
+         * never pass its own registers, so neither does this sum, even while
+         * the owner keeps counting (allocs can only have grown since). */
+        t->deallocs += atomic_load_explicit(&mb->deallocs, DP_ACQUIRE);
         t->allocs += atomic_load_explicit(&mb->allocs, DP_RELAXED);
-        t->deallocs += atomic_load_explicit(&mb->deallocs, DP_RELAXED);
         t->failed_regs += atomic_load_explicit(&mb->failed_registers, DP_RELAXED);
         t->failed_deregs += atomic_load_explicit(&mb->failed_deregisters, DP_RELAXED);
         break;

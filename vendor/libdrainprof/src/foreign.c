@@ -311,8 +311,9 @@ void dp_foreign_totals(const drainprof *p, uint64_t *allocs, uint64_t *deallocs)
         const dp_fnode *node = &f->nodes[n];
         if (node->slot == NULL)
             continue;
+        /* Deregisters first, as in block totals (counters.c). */
+        d += __atomic_load_n(&node->slot->deregisters, __ATOMIC_ACQUIRE);
         a += slot_count(&node->slot->registers);
-        d += slot_count(&node->slot->deregisters);
     }
     pthread_mutex_unlock(&f->lock);
     *allocs += a;
