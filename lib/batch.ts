@@ -15,7 +15,7 @@
  * @packageDocumentation
  */
 import { binding } from './binding.js';
-import { coreError, destroyedError, reasonCode, type DrainprofError, type ErrorCode } from './errors.js';
+import { coreError, destroyedError, invalidThisError, reasonCode, type DrainprofError, type ErrorCode } from './errors.js';
 import { checkId } from './ids.js';
 import { callerOf } from './site.js';
 import type { AllocSite, Id, Size } from './types.js';
@@ -152,21 +152,35 @@ export class Batch {
     this.#results = new Int32Array(0);
   }
 
+  /**
+   * The view behind `receiver`, or ERR_INVALID_ARG_TYPE when it is not a
+   * Batch. Reading #view off something else throws a TypeError by itself, so
+   * the check costs nothing on a Batch (as Profiler's #hot).
+   */
+  static #viewOf(receiver: Batch, call: string, getter = false): View {
+    try {
+      return receiver.#view;
+    } catch {
+      throw invalidThisError(call, receiver, getter, 'Batch', 'batch');
+    }
+  }
+
   /** Calls recorded since the last commit or clear. */
   get size(): number {
+    Batch.#viewOf(this, 'size', true);
     return this.#callCount();
   }
 
   /** Records granuleOpen(id). */
   granuleOpen(id: Id): void {
-    if (this.#view.live === false) throw destroyedError('Batch.granuleOpen');
+    if (Batch.#viewOf(this, 'granuleOpen').live === false) throw destroyedError('Batch.granuleOpen');
     checkId(id, 'id', 'Batch.granuleOpen');
     this.#event(OP_OPEN, id);
   }
 
   /** Records granuleClose(id); its outcome is in the result's `closes`. */
   granuleClose(id: Id): void {
-    if (this.#view.live === false) throw destroyedError('Batch.granuleClose');
+    if (Batch.#viewOf(this, 'granuleClose').live === false) throw destroyedError('Batch.granuleClose');
     checkId(id, 'id', 'Batch.granuleClose');
     this.#event(OP_CLOSE, id);
     this.#closes++;
@@ -177,7 +191,12 @@ export class Batch {
    * mode the site is resolved now: `site`, or the line that called this.
    */
   allocRegister(granuleId: Id, allocId: Id, size: Size, site?: string | AllocSite): void {
-    const view = this.#view;
+    let view: View;
+    try {
+      view = this.#view;
+    } catch {
+      throw invalidThisError('allocRegister', this, false, 'Batch', 'batch');
+    }
     if (view.live === false) throw destroyedError('Batch.allocRegister');
     checkId(granuleId, 'granuleId', 'Batch.allocRegister');
     checkId(allocId, 'allocId', 'Batch.allocRegister');
@@ -198,7 +217,12 @@ export class Batch {
 
   /** Records allocDeregister(granuleId, allocId). */
   allocDeregister(granuleId: Id, allocId: Id): void {
-    const view = this.#view;
+    let view: View;
+    try {
+      view = this.#view;
+    } catch {
+      throw invalidThisError('allocDeregister', this, false, 'Batch', 'batch');
+    }
     if (view.live === false) throw destroyedError('Batch.allocDeregister');
     checkId(granuleId, 'granuleId', 'Batch.allocDeregister');
     checkId(allocId, 'allocId', 'Batch.allocDeregister');
@@ -218,6 +242,7 @@ export class Batch {
 
   /** Forgets the recorded calls without running them. */
   clear(): void {
+    Batch.#viewOf(this, 'clear');
     this.#runs = 0;
     this.#calls = 0;
     this.#closes = 0;
@@ -235,7 +260,7 @@ export class Batch {
    *   batch keeps its calls).
    */
   commit(): BatchResult {
-    const view = this.#view;
+    const view = Batch.#viewOf(this, 'commit');
     if (view.live === false) throw destroyedError('Batch.commit');
     const calls = this.#callCount();
     this.#endCountRun();
@@ -256,6 +281,7 @@ export class Batch {
    * result as its `batchResult` property) when any failed.
    */
   commitOrThrow(): BatchResult {
+    Batch.#viewOf(this, 'commitOrThrow');
     const result = this.commit();
     if (result.firstError !== null) {
       Object.defineProperty(result.firstError, 'batchResult', { value: result, configurable: true, writable: true });

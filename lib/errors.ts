@@ -163,8 +163,15 @@ export function destroyedError(call: string): DrainprofError {
     `${call}(): the profiler was destroyed; create a new Profiler to go on profiling`);
 }
 
-/** ERR_INVALID_ARG_TYPE for a method called on something that is not a Profiler. */
-export function invalidThisError(call: string, receiver: unknown): DrainprofError {
-  return makeError('ERR_INVALID_ARG_TYPE',
-    `Profiler.prototype.${call} was called on ${describe(receiver)}, not a Profiler; call it as profiler.${call}(...)`);
+/**
+ * ERR_INVALID_ARG_TYPE for a method called (or a getter read) on something
+ * that is not a `cls` (a Profiler, a Batch, a Granule handle): what it was
+ * called on, and how to call it instead on `instance`.
+ */
+export function invalidThisError(call: string, receiver: unknown, getter = false, cls = 'Profiler',
+  instance = 'profiler'): DrainprofError {
+  const article = /^[AEIOU]/.test(cls) ? 'an' : 'a';
+  return makeError('ERR_INVALID_ARG_TYPE', getter
+    ? `${cls}.prototype.${call} was read on ${describe(receiver)}, not ${article} ${cls}; read it as ${instance}.${call}`
+    : `${cls}.prototype.${call} was called on ${describe(receiver)}, not ${article} ${cls}; call it as ${instance}.${call}(...)`);
 }

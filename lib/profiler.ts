@@ -203,19 +203,19 @@ export class Profiler implements Disposable {
 
   /** `'production'` or `'diagnostic'`, as created. Readable after destroy(). */
   get mode(): Mode {
-    if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('mode', this);
+    if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('mode', this, true);
     return this.#mode;
   }
 
   /** `'slot-array'` or `'hash-map'`, as created. Readable after destroy(). */
   get storage(): Storage {
-    if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('storage', this);
+    if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('storage', this, true);
     return this.#storage;
   }
 
   /** Whether destroy() was called. */
   get destroyed(): boolean {
-    if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('destroyed', this);
+    if (typeof this !== 'object' || this === null || !(#native in this)) throw invalidThisError('destroyed', this, true);
     return this.#native === null;
   }
 

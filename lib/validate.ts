@@ -128,17 +128,26 @@ function checkOptionalFunction<F>(value: unknown, name: string, call: string): F
   return value as F;
 }
 
+/**
+ * Checks an options object and returns its own enumerable properties (each
+ * read once) in a null-prototype object: the same keys the unknown-option
+ * check looks at, so an option inherited from a prototype is ignored, never
+ * honoured unchecked.
+ */
 function checkOptionsObject(options: unknown, call: string, keys: ReadonlySet<string>): Record<string, unknown> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw makeError('ERR_INVALID_ARG_TYPE', `${call}: options must be an object; received ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
+  const own = Object.keys(options);
+  for (const key of own) {
     if (!keys.has(key)) {
       throw makeError('ERR_INVALID_ARG_VALUE',
         `${call}: unknown option '${key}'; known options are ${[...keys].join(', ')}`);
     }
   }
-  return options as Record<string, unknown>;
+  const values: Record<string, unknown> = Object.create(null);
+  for (const key of own) values[key] = (options as Record<string, unknown>)[key];
+  return values;
 }
 
 /**
@@ -148,7 +157,7 @@ function checkOptionsObject(options: unknown, call: string, keys: ReadonlySet<st
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
   const call = 'new Profiler()';
-  const o = options === undefined ? {} : checkOptionsObject(options, call, OPTION_KEYS);
+  const o: Record<string, unknown> = options === undefined ? Object.create(null) : checkOptionsObject(options, call, OPTION_KEYS);
   let verbose = false;
   if (o.verbose !== undefined) {
     if (typeof o.verbose !== 'boolean') {
@@ -188,7 +197,7 @@ export interface ResolvedMetricsOptions {
  */
 export function resolveMetricsOptions(options: unknown): ResolvedMetricsOptions {
   const call = 'metrics()';
-  const o = options === undefined ? {} : checkOptionsObject(options, call, METRICS_KEYS);
+  const o: Record<string, unknown> = options === undefined ? Object.create(null) : checkOptionsObject(options, call, METRICS_KEYS);
   if (o.prefix !== undefined && typeof o.prefix !== 'string') {
     throw makeError('ERR_INVALID_ARG_TYPE', `${call}: options.prefix must be a string; received ${describe(o.prefix)}`);
   }

@@ -297,3 +297,80 @@ describe('nothing a caller passes crashes the process', () => {
     expect(binding.snapshot(handle, new Float64Array(18))).toBeLessThan(0);
   });
 });
+
+describe('receivers and inherited options', () => {
+  it('refuses a foreign `this` on Batch methods and getters with ERR_INVALID_ARG_TYPE', () => {
+    for (const mode of ['production', 'diagnostic'] as const) {
+      const p = new Profiler({ mode });
+      const b = p.batch();
+      const proto = Object.getPrototypeOf(b) as Record<string, (...a: unknown[]) => unknown>;
+      for (const name of ['granuleOpen', 'granuleClose', 'allocRegister', 'allocDeregister', 'clear', 'commit', 'commitOrThrow']) {
+        for (const receiver of [{}, undefined, null, 5, Object.create(b), p]) {
+          const err = expectError(() => proto[name]!.call(receiver, 1, 1, 8), TypeError, 'ERR_INVALID_ARG_TYPE');
+          expect(err.message).toContain(`call it as batch.${name}(...)`);
+        }
+      }
+      const size = Object.getOwnPropertyDescriptor(proto, 'size')!.get!;
+      const err = expectError(() => size.call({}), TypeError, 'ERR_INVALID_ARG_TYPE');
+      expect(err.message).toContain('read it as batch.size');
+      expect(b.size).toBe(0);
+      p.destroy();
+    }
+  });
+
+  it('refuses a foreign `this` on granule handles (but the production register/deregister) with ERR_INVALID_ARG_TYPE', () => {
+    for (const mode of ['production', 'diagnostic'] as const) {
+      const p = new Profiler({ mode });
+      p.granuleOpen(1);
+      const h = p.granule(1);
+      const proto = Object.getPrototypeOf(h) as Record<string, (...a: unknown[]) => unknown>;
+      const names = mode === 'diagnostic' ? ['register', 'deregister', 'close'] : ['close'];
+      for (const name of names) {
+        for (const receiver of [{}, undefined, null, 5, Object.create(h), p]) {
+          const err = expectError(() => proto[name]!.call(receiver, 2, 8), TypeError, 'ERR_INVALID_ARG_TYPE');
+          expect(err.message).toContain(`call it as granule.${name}(...)`);
+        }
+      }
+      const open = Object.getOwnPropertyDescriptor(proto, 'open')!.get!;
+      const err = expectError(() => open.call({}), TypeError, 'ERR_INVALID_ARG_TYPE');
+      expect(err.message).toContain('read it as granule.open');
+      expect(h.open).toBe(true);
+      expect(p.snapshot().totalAllocs).toBe(0);
+      p.destroy();
+    }
+  });
+
+  it('words getter messages as reads', () => {
+    for (const name of ['mode', 'storage', 'destroyed']) {
+      const get = Object.getOwnPropertyDescriptor(Profiler.prototype, name)!.get!;
+      const err = expectError(() => get.call({}), TypeError, 'ERR_INVALID_ARG_TYPE');
+      expect(err.message).toContain(`read it as profiler.${name}`);
+      expect(err.message).not.toContain('call it as');
+    }
+  });
+
+  it('reads only own option properties, as the unknown-option check does', () => {
+    const q = new Profiler(Object.create({ mode: 'diagnostic', slotCapacity: 0, bogus: 1 }));
+    expect(q.mode).toBe('production');
+    q.destroy();
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted.mode = 'diagnostic';
+    try {
+      const r = new Profiler();
+      expect(r.mode).toBe('production');
+      expect(r.metrics().startsWith('# TYPE drainability_')).toBe(true);
+      r.destroy();
+    } finally {
+      delete polluted.mode;
+    }
+    const p = new Profiler();
+    expect(p.metrics(Object.create({ prefix: 'inherited', openMetrics: 'no' }))).toContain('drainability_');
+    expect(p.metrics(Object.create({ prefix: 'inherited' }))).not.toContain('inherited');
+    // Each own option (a getter included) is read once.
+    let reads = 0;
+    const s = new Profiler({ get slotCapacity() { reads++; return 8; } });
+    expect(reads).toBe(1);
+    s.destroy();
+    p.destroy();
+  });
+});

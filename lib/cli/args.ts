@@ -50,7 +50,7 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs, command?:
       const eq = arg.indexOf('=');
       name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
       inline = eq === -1 ? undefined : arg.slice(eq + 1);
-      if (!(name in specs)) throw new UsageError(`unknown option --${name}`, command);
+      if (!Object.hasOwn(specs, name)) throw new UsageError(`unknown option --${name}`, command);
     } else if (arg.startsWith('-') && arg.length > 1) {
       name = byShort.get(arg.slice(1));
       if (name === undefined) throw new UsageError(`unknown option ${arg}`, command);

@@ -1,7 +1,8 @@
 // Compiled by `tsc -p test/types` (npm run test:js): the typed API as an ES module user sees it.
 import {
   ERROR_CODES, MAX_ID, Profiler, type AllocSite, type DiagnosticSummary, type DrainprofError, type ErrorCode,
-  type LifetimeRecord, type PinningReport, type Snapshot, type ViolationClass,
+  type LifetimeRecord, type PinningReport, type Snapshot, type ViolationClass, type Batch, type BatchCall,
+  type BatchFailure, type BatchResult, type Granule, type Id, type NativeHandle, type SharedProfiler,
 } from 'drainprof';
 
 // The seed's four-call example.
@@ -58,6 +59,54 @@ try {
   if (e.code === 'ERR_GRANULE_NOT_OPEN') console.log(e.message);
 }
 console.log(stamp, text, max, cls, profiler.mode, profiler.storage, profiler.destroyed);
+
+// Granule handles: no native call per register/deregister in production mode.
+profiler.granuleOpen(7);
+const handle: Granule = profiler.granule(7);
+const handleId: Id = handle.id;
+const handleOpen: boolean = handle.open;
+handle.register();
+handle.register(1, 64, 'pool.ts:3:1');
+handle.register(2n, 64n, { file: 'pool.ts', line: 3, column: 1 });
+handle.deregister(1);
+const handleDrainable: boolean = handle.close();
+console.log(handleId, handleOpen, handleDrainable);
+
+// Batches: recorded now, run in one native call at commit().
+const batch: Batch = profiler.batch(128);
+batch.granuleOpen(8);
+batch.allocRegister(8, 1, 64);
+batch.allocRegister(8n, 2n, 32n, 'cache.ts:10:5');
+batch.allocDeregister(8, 1);
+batch.granuleClose(8);
+const recorded: number = batch.size;
+const result: BatchResult = batch.commit();
+const calls: number = result.calls;
+const failed: number = result.failed;
+const closes: Int8Array = result.closes;
+const failures: readonly BatchFailure[] = result.failures;
+const firstError: DrainprofError | null = result.firstError;
+for (const f of failures) {
+  const index: number = f.index;
+  const count: number = f.count;
+  const call: BatchCall = f.call;
+  const failedGranule: bigint = f.granuleId;
+  const failedCode: ErrorCode = f.code;
+  console.log(index, count, call, failedGranule, failedCode);
+}
+batch.clear();
+const thrown: BatchResult = batch.commitOrThrow();
+console.log(recorded, calls, failed, closes[0], firstError?.code, thrown.calls);
+
+// Views in other threads, and handing the profiler to a native addon.
+const token: SharedProfiler = profiler.share();
+const tokenKind: 'drainprof.SharedProfiler' = token.kind;
+const tokenKey: bigint = token.key;
+const view: Profiler = Profiler.fromShared(token);
+view.destroy();
+const native: NativeHandle = profiler.nativeHandle();
+const nativeTag: 'DrainprofNativeHandle' = native[Symbol.toStringTag];
+console.log(tokenKind, tokenKey, nativeTag);
 profiler.destroy();
 
 // What the types refuse.
@@ -74,3 +123,11 @@ declare const someReport: PinningReport;
 someReport.pinningAllocs.push(someReport.pinningAllocs[0]!);
 // @ts-expect-error mode is read-only
 profiler.mode = 'diagnostic';
+// @ts-expect-error a handle's id is read-only
+handle.id = 2;
+// @ts-expect-error batch results are read-only
+result.calls = 0;
+// @ts-expect-error fromShared takes a share() token
+Profiler.fromShared({ kind: 'other', key: 1n });
+// @ts-expect-error Batch is a type only: batches come from profiler.batch()
+new Batch();
