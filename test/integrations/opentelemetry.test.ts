@@ -2,7 +2,7 @@ import { metrics } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Profiler } from '../../lib/index.js';
 import { registerOpenTelemetryInstruments, type OtelMeter } from '../../lib/integrations/opentelemetry.js';
-import { EXPECTED, knownWorkload } from './workload';
+import { EXPECTED, codeOf, knownWorkload } from './workload';
 
 /** A Meter that records what is created and lets the test run a collection. */
 class RecordingMeter implements OtelMeter {
@@ -100,14 +100,6 @@ describe('drainprof/opentelemetry', () => {
     const profiler = new Profiler();
     profilers.push(profiler);
     const meter = new RecordingMeter();
-    const codeOf = (f: () => unknown): string | undefined => {
-      try {
-        f();
-      } catch (err) {
-        return (err as { code?: string }).code;
-      }
-      return undefined;
-    };
     expect(codeOf(() => registerOpenTelemetryInstruments(profiler, {} as OtelMeter))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => registerOpenTelemetryInstruments({} as Profiler, meter))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => registerOpenTelemetryInstruments(profiler, meter, { prefix: '' }))).toBe('ERR_INVALID_ARG_VALUE');

@@ -5,7 +5,7 @@ import * as promClient from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Profiler } from '../../lib/index.js';
 import { registerPrometheusMetrics } from '../../lib/integrations/prometheus.js';
-import { EXPECTED, knownWorkload } from './workload';
+import { EXPECTED, codeOf, knownWorkload } from './workload';
 
 /** Parses exposition text into "name{labels}" -> value, and the TYPE lines. */
 function parse(text: string): { samples: Map<string, number>; types: Map<string, string> } {
@@ -140,14 +140,6 @@ describe('drainprof/prometheus on a real prom-client registry', () => {
   it('validates its arguments with coded errors', () => {
     const registry = new Registry();
     const p = newProfiler();
-    const codeOf = (f: () => unknown): string | undefined => {
-      try {
-        f();
-      } catch (err) {
-        return (err as { code?: string }).code;
-      }
-      return undefined;
-    };
     expect(codeOf(() => registerPrometheusMetrics({} as Profiler, { registry }))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => registerPrometheusMetrics(p, { registry, prefix: '1bad' }))).toBe('ERR_INVALID_ARG_VALUE');
     expect(codeOf(() => registerPrometheusMetrics(p, { registry, labels: { outcome: 'x' } }))).toBe('ERR_INVALID_ARG_VALUE');

@@ -45,3 +45,13 @@ export const EXPECTED = {
   totalAllocs: 36,
   totalDeallocs: 27,
 };
+
+/** The `.code` of what `f` throws; undefined when it throws nothing (or an uncoded error). */
+export function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return undefined;
+}
